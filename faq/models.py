@@ -1,0 +1,294 @@
+"""Help content: categories, articles (one row per language), security notices, feedback.
+
+Articles are documents: each language has its own row, status and search entry, and the two
+translations of one article share a slug. Categories and notices are short labels that always
+exist in both languages, so they carry both texts on one row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from faq.rendering import render_markdown
+
+
+class Language(models.TextChoices):
+    ZH_HANS = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+def current_language() -> str:
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    return language if language in Language.values else settings.LANGUAGE_CODE
+
+
+class BilingualMixin:
+    """Picks the field for the active language: ``name_zh_hans`` or ``name_en``."""
+
+    def localized(self, field: str) -> str:
+        suffix = current_language().replace("-", "_")
+        return getattr(self, f"{field}_{suffix}") or getattr(self, f"{field}_zh_hans")
+
+
+class CategoryIcon(models.TextChoices):
+    USER_PLUS = "user-plus", _("New account")
+    WALLET = "wallet", _("Wallet")
+    BANK = "bank", _("Bank")
+    SHIELD = "shield", _("Shield")
+    KEY = "key", _("Key")
+    RECEIPT = "receipt", _("Receipt")
+    WRENCH = "wrench", _("Wrench")
+    CHAT = "chat", _("Chat")
+
+
+class CategoryQuerySet(models.QuerySet["Category"]):
+    def with_article_counts(self, language: str) -> CategoryQuerySet:
+        published_here = Q(articles__status=Article.Status.PUBLISHED) & Q(
+            articles__language=language
+        )
+        return self.annotate(article_count=Count("articles", filter=published_here))
+
+
+class Category(BilingualMixin, models.Model):
+    Icon = CategoryIcon
+
+    slug = models.SlugField(_("slug"), unique=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    icon = models.CharField(_("icon"), max_length=20, choices=Icon, default=Icon.CHAT)
+    name_zh_hans = models.CharField(_("name (Chinese)"), max_length=80)
+    name_en = models.CharField(_("name (English)"), max_length=80)
+    description_zh_hans = models.CharField(_("description (Chinese)"), max_length=200, blank=True)
+    description_en = models.CharField(_("description (English)"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = CategoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "slug"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(icon__in=CategoryIcon.values), name="category_icon_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name_zh_hans} / {self.name_en}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("faq:category-detail", args=[self.slug])
+
+    @property
+    def name(self) -> str:
+        return self.localized("name")
+
+    @property
+    def description(self) -> str:
+        return self.localized("description")
+
+
+class ArticleQuerySet(models.QuerySet["Article"]):
+    def published(self) -> ArticleQuerySet:
+        return self.filter(status=Article.Status.PUBLISHED)
+
+    def in_language(self, language: str | None = None) -> ArticleQuerySet:
+        return self.filter(language=language or current_language())
+
+    def in_category(self, category: Category) -> ArticleQuerySet:
+        return self.filter(category=category)
+
+    def featured(self) -> ArticleQuerySet:
+        return self.filter(featured=True)
+
+    def with_feedback_counts(self) -> ArticleQuerySet:
+        return self.annotate(
+            helpful_count=Count("feedback", filter=Q(feedback__helpful=True)),
+            not_helpful_count=Count("feedback", filter=Q(feedback__helpful=False)),
+        )
+
+
+class ArticleStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+
+
+class Article(models.Model):
+    Status = ArticleStatus
+
+    language = models.CharField(_("language"), max_length=8, choices=Language)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=100,
+        help_text=_("The same slug links the Chinese and English versions of one article."),
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="articles", verbose_name=_("category")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    summary = models.CharField(
+        _("summary"),
+        max_length=300,
+        help_text=_(
+            "One or two sentences that answer the question; shown in lists and to search engines."
+        ),
+    )
+    body = models.TextField(
+        _("body"),
+        help_text=_(
+            "Markdown. Numbered lists become steps. Links: [text](article:slug), "
+            "[text](page:contact), page:security, page:ticket-form, page:chat."
+        ),
+    )
+    body_html = models.TextField(editable=False, default="")
+    keywords = models.CharField(
+        _("search keywords"),
+        max_length=300,
+        blank=True,
+        help_text=_("Comma-separated words customers search with, including synonyms."),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.DRAFT)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    featured = models.BooleanField(_("featured"), default=False)
+    source_checksum = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Checksum of the content as the loader last wrote it; a difference means "
+        "a staff member has edited the article since.",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last updated"), auto_now=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+        constraints = [
+            models.UniqueConstraint(fields=["language", "slug"], name="article_language_slug"),
+            models.CheckConstraint(
+                condition=Q(status__in=ArticleStatus.values), name="article_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(language__in=Language.values), name="article_language_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["language", "status", "category", "order"])]
+
+    def __str__(self) -> str:
+        return f"[{self.language}] {self.title}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.body_html = render_markdown(self.body, language=self.language)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        with translation.override(self.language):
+            return reverse("faq:article-detail", args=[self.slug])
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def content_checksum(self) -> str:
+        """What the content loader compares to tell an edited article from its own copy."""
+        fields = [self.category_id, self.title, self.summary, self.body, self.keywords]
+        fields += [self.status, self.order, self.featured]
+        # str(): a TextChoices member and the string read back from the database must agree.
+        return hashlib.sha256("\x1f".join(str(value) for value in fields).encode()).hexdigest()
+
+
+class SecurityNoticeQuerySet(models.QuerySet["SecurityNotice"]):
+    def published(self) -> SecurityNoticeQuerySet:
+        return self.filter(published=True)
+
+
+class NoticeLevel(models.TextChoices):
+    INFO = "info", _("Information")
+    WARNING = "warning", _("Warning")
+
+
+class SecurityNotice(BilingualMixin, models.Model):
+    Level = NoticeLevel
+
+    slug = models.SlugField(_("slug"), unique=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    level = models.CharField(_("level"), max_length=10, choices=Level, default=Level.INFO)
+    title_zh_hans = models.CharField(_("title (Chinese)"), max_length=120)
+    title_en = models.CharField(_("title (English)"), max_length=120)
+    body_zh_hans = models.TextField(_("text (Chinese)"))
+    body_en = models.TextField(_("text (English)"))
+    published = models.BooleanField(_("published"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = SecurityNoticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = _("security notice")
+        verbose_name_plural = _("security notices")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level__in=NoticeLevel.values), name="notice_level_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title_zh_hans
+
+    @property
+    def title(self) -> str:
+        return self.localized("title")
+
+    @property
+    def body(self) -> str:
+        return self.localized("body")
+
+
+class ArticleFeedbackQuerySet(models.QuerySet["ArticleFeedback"]):
+    def record(
+        self, *, article: Article, visitor_id: str, helpful: bool, comment: str = ""
+    ) -> ArticleFeedback:
+        """One vote per visitor per article: voting again changes the earlier vote."""
+        defaults: dict[str, object] = {"helpful": helpful}
+        if comment or helpful:
+            # A "yes" clears a comment about what was missing; a bare "no" keeps it.
+            defaults["comment"] = comment
+        feedback, _created = self.update_or_create(
+            article=article, visitor_id=visitor_id, defaults=defaults
+        )
+        return feedback
+
+
+class ArticleFeedback(models.Model):
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="feedback", verbose_name=_("article")
+    )
+    # A random id from a signed cookie: enough to count one vote per browser, not a person.
+    visitor_id = models.CharField(max_length=64, editable=False)
+    helpful = models.BooleanField(_("helpful"))
+    comment = models.TextField(_("what was missing"), blank=True, max_length=1000)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ArticleFeedbackQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at"]
+        verbose_name = _("article feedback")
+        verbose_name_plural = _("article feedback")
+        constraints = [
+            models.UniqueConstraint(fields=["article", "visitor_id"], name="one_vote_per_visitor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article} — {'+' if self.helpful else '-'}"

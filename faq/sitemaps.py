@@ -1,0 +1,66 @@
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from django.contrib.sitemaps import Sitemap
+from django.urls import reverse
+
+from faq.models import Article, Category
+
+
+class StaticPagesSitemap(Sitemap):
+    i18n = True
+    alternates = True
+    x_default = True
+    changefreq = "weekly"
+
+    def items(self) -> list[str]:
+        return ["faq:home", "faq:contact", "faq:security"]
+
+    def location(self, item: str) -> str:
+        return reverse(item)
+
+
+class CategorySitemap(Sitemap):
+    i18n = True
+    alternates = True
+    x_default = True
+
+    def items(self):  # noqa: ANN201 - Django's signature
+        return Category.objects.all()
+
+    def lastmod(self, item: Category) -> datetime:
+        return item.updated_at
+
+
+class ArticleSitemap(Sitemap):
+    """One entry per article, in each language it is published in, with hreflang alternates."""
+
+    i18n = True
+    alternates = True
+    x_default = True
+
+    def items(self) -> list[dict[str, Any]]:
+        by_slug: dict[str, dict[str, Any]] = defaultdict(lambda: {"languages": []})
+        for slug, language, updated_at in (
+            Article.objects.published()
+            .order_by("category__order", "order", "slug")
+            .values_list("slug", "language", "updated_at")
+        ):
+            entry = by_slug[slug]
+            entry["slug"] = slug
+            entry["languages"].append(language)
+            entry["lastmod"] = max(entry.get("lastmod", updated_at), updated_at)
+        return list(by_slug.values())
+
+    def get_languages_for_item(self, item: dict[str, Any]) -> list[str]:
+        return item["languages"]
+
+    def location(self, item: dict[str, Any]) -> str:
+        return reverse("faq:article-detail", args=[item["slug"]])
+
+    def lastmod(self, item: dict[str, Any]) -> datetime:
+        return item["lastmod"]
+
+
+sitemaps = {"pages": StaticPagesSitemap, "categories": CategorySitemap, "articles": ArticleSitemap}

@@ -1,0 +1,88 @@
+"""Tags every page uses: hreflang alternates, the language switch and structured data."""
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from django import template
+from django.conf import settings
+from django.urls import reverse, translate_url
+from django.utils.html import format_html, strip_tags
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
+
+register = template.Library()
+
+
+def _available_languages(context: template.Context) -> list[str]:
+    """Languages the current page exists in; a view narrows it with ``page_languages``."""
+    return context.get("page_languages") or [code for code, _name in settings.LANGUAGES]
+
+
+@register.inclusion_tag("includes/alternates.html", takes_context=True)
+def language_alternates(context: template.Context) -> dict[str, Any]:
+    request = context["request"]
+    path = request.path
+    languages = _available_languages(context)
+    default = settings.LANGUAGE_CODE if settings.LANGUAGE_CODE in languages else languages[0]
+    return {
+        "canonical": request.build_absolute_uri(path),
+        "alternates": [
+            {"code": code, "url": request.build_absolute_uri(translate_url(path, code))}
+            for code in languages
+        ],
+        "x_default": request.build_absolute_uri(translate_url(path, default)),
+    }
+
+
+@register.inclusion_tag("includes/language_switch.html", takes_context=True)
+def language_switch(context: template.Context) -> dict[str, Any]:
+    request = context["request"]
+    current = get_language()
+    available = _available_languages(context)
+    links = []
+    for code, name in settings.LANGUAGES:
+        # A page that has no version in that language switches to that language's home.
+        target = request.path if code in available else reverse("faq:home")
+        query = urlencode({"next": target})
+        links.append(
+            {
+                "code": code,
+                "name": name,
+                "current": code == current,
+                "switch_url": f"{reverse('switch-language', args=[code])}?{query}",
+            }
+        )
+    return {"links": links}
+
+
+_JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.simple_tag(takes_context=True)
+def faq_structured_data(context: template.Context, article: Any) -> SafeString:
+    """schema.org FAQPage JSON-LD for an article: its title is the question.
+
+    Escaped so that no article text can close the script element.
+    """
+    data = {
+        "@context": "https://schema.org",
+        "@type": "FAQPage",
+        "inLanguage": article.language,
+        "mainEntity": [
+            {
+                "@type": "Question",
+                "name": article.title,
+                "acceptedAnswer": {
+                    "@type": "Answer",
+                    "text": f"{article.summary}\n\n{strip_tags(article.body_html).strip()}",
+                },
+            }
+        ],
+    }
+    payload = json.dumps(data, ensure_ascii=False).translate(_JSON_ESCAPES)
+    return format_html(
+        '<script type="application/ld+json" nonce="{}">{}</script>',
+        context.get("csp_nonce", ""),
+        SafeString(payload),
+    )

@@ -1,0 +1,207 @@
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.middleware import HtmxDetails
+
+from faq.forms import FeedbackForm
+from faq.models import Article, ArticleFeedback, Category, SecurityNotice, current_language
+from faq.search import normalize_query, search
+
+VISITOR_COOKIE = "hc_visitor"
+VISITOR_SALT = "faq.visitor"
+RELATED_ARTICLES = 5
+POPULAR_ARTICLES = 8
+# Shown under the home search box until search analytics (the search issue) can rank them.
+POPULAR_SEARCHES = {
+    "zh-hans": ["提现", "充值", "密码", "退款", "验证码"],
+    "en": ["withdraw", "top up", "password", "refund", "verification code"],
+}
+
+
+class HtmxHttpRequest(HttpRequest):
+    """The request as django-htmx's middleware leaves it (for type checkers)."""
+
+    htmx: HtmxDetails
+
+
+def _wants_partial(request: HtmxHttpRequest) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+@require_GET
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    language = current_language()
+    context = {
+        "categories": Category.objects.with_article_counts(language),
+        "popular_articles": Article.objects.published()
+        .in_language(language)
+        .featured()
+        .select_related("category")[:POPULAR_ARTICLES],
+        "notices": SecurityNotice.objects.published(),
+        "popular_searches": POPULAR_SEARCHES.get(language, []),
+    }
+    return TemplateResponse(request, "faq/home.html", context)
+
+
+@require_GET
+def category_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    category = get_object_or_404(Category, slug=slug)
+    articles = Article.objects.published().in_language().in_category(category)
+    return TemplateResponse(
+        request, "faq/category_detail.html", {"category": category, "articles": articles}
+    )
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    language = current_language()
+    # Both translations in one query: the page links to the other one (hreflang, switcher).
+    versions = list(Article.objects.published().filter(slug=slug).select_related("category"))
+    article = next((a for a in versions if a.language == language), None)
+    if article is None:
+        raise Http404
+    translation = next((a for a in versions if a.language != language), None)
+    related = list(
+        Article.objects.published()
+        .in_language(language)
+        .in_category(article.category)
+        .exclude(pk=article.pk)
+        .only("slug", "title", "language", "updated_at")[:RELATED_ARTICLES]
+    )
+
+    # The page shows the article, its category, its translation's address and the related
+    # titles: it is unchanged while none of them is.
+    shown = [article, article.category, translation, *related]
+    last_modified = max(item.updated_at for item in shown if item is not None)
+    fingerprint = "|".join(
+        f"{item.pk}:{item.updated_at.timestamp()}" for item in shown if item is not None
+    )
+    etag = f'W/"{hashlib.sha256(f"{language}|{fingerprint}".encode()).hexdigest()[:32]}"'
+    not_modified = get_conditional_response(
+        request, etag=etag, last_modified=int(last_modified.timestamp())
+    )
+    if not_modified is not None:
+        return not_modified
+
+    context = {
+        "article": article,
+        "translation": translation,
+        "related_articles": related,
+        "page_languages": [version.language for version in versions],
+        "feedback": None,
+        "feedback_form": FeedbackForm(),
+    }
+    response = TemplateResponse(request, "faq/article_detail.html", context)
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified.timestamp())
+    # Revalidate every time (cheap, answered with 304), and never share: the page holds the
+    # visitor's own CSRF token in the feedback form.
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
+def _visitor_id(request: HtmxHttpRequest) -> str | None:
+    return request.get_signed_cookie(VISITOR_COOKIE, default=None, salt=VISITOR_SALT)
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def article_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Record a Yes/No vote (and, after a No, what was missing).
+
+    With htmx the feedback box swaps in place; without JavaScript the POST redirects to this
+    view's GET, a small page that shows the same box in its new state.
+    """
+    article = get_object_or_404(
+        Article.objects.published().in_language().select_related("category"), slug=slug
+    )
+    visitor_id = _visitor_id(request)
+    feedback = None
+    form = FeedbackForm(request.POST or None)
+
+    if request.method == "POST" and form.is_valid():
+        visitor_id = visitor_id or secrets.token_urlsafe(24)
+        feedback = ArticleFeedback.objects.record(
+            article=article,
+            visitor_id=visitor_id,
+            helpful=form.cleaned_data["helpful"],
+            comment=form.cleaned_data["comment"],
+        )
+        if _wants_partial(request):
+            response = TemplateResponse(
+                request,
+                "faq/article_detail.html#feedback",
+                {"article": article, "feedback": feedback, "feedback_form": FeedbackForm()},
+            )
+        else:
+            response = redirect("faq:article-feedback", slug=article.slug)
+            response.status_code = 303
+        response.set_signed_cookie(
+            VISITOR_COOKIE,
+            visitor_id,
+            salt=VISITOR_SALT,
+            max_age=60 * 60 * 24 * 365,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+        return response
+
+    if visitor_id:
+        feedback = ArticleFeedback.objects.filter(article=article, visitor_id=visitor_id).first()
+    context = {
+        "article": article,
+        "feedback": feedback,
+        # An invalid POST shows its errors; a GET shows a fresh form.
+        "feedback_form": form if request.method == "POST" else FeedbackForm(),
+    }
+    template = (
+        "faq/article_detail.html#feedback"
+        if _wants_partial(request)
+        else "faq/article_feedback.html"
+    )
+    return TemplateResponse(request, template, context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def search_results(request: HtmxHttpRequest) -> HttpResponse:
+    query = normalize_query(request.GET.get("q", ""))
+    language = current_language()
+    results = list(search(query, language=language)[:20]) if query else []
+    context = {"query": query, "results": results}
+    if query and not results:
+        context["popular_articles"] = (
+            Article.objects.published()
+            .in_language(language)
+            .featured()
+            .select_related("category")[:POPULAR_ARTICLES]
+        )
+    template = "faq/search.html#results" if _wants_partial(request) else "faq/search.html"
+    return TemplateResponse(request, template, context)
+
+
+@require_GET
+def contact(request: HtmxHttpRequest) -> HttpResponse:
+    return TemplateResponse(request, "faq/contact.html", {})
+
+
+@require_GET
+def security(request: HtmxHttpRequest) -> HttpResponse:
+    context = {
+        "notices": SecurityNotice.objects.published(),
+        "security_articles": Article.objects.published()
+        .in_language()
+        .filter(category__slug="security")
+        .only("slug", "title", "summary", "language"),
+    }
+    return TemplateResponse(request, "faq/security.html", context)

@@ -1,0 +1,202 @@
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from faq.models import Article
+from tests.factories import ArticleFactory, CategoryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def zh(name, *args):
+    with translation.override("zh-hans"):
+        return reverse(name, args=args)
+
+
+def en(name, *args):
+    with translation.override("en"):
+        return reverse(name, args=args)
+
+
+def test_root_sends_a_new_visitor_to_the_chinese_site(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/zh-hans/"
+
+
+def test_home_shows_categories_popular_articles_and_notices(
+    client, article_pair, notice, django_assert_max_num_queries
+):
+    zh_article, _en = article_pair
+    Article.objects.filter(pk=zh_article.pk).update(featured=True)
+    with django_assert_max_num_queries(4):
+        response = client.get(zh("faq:home"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "提现" in html  # the category card
+    assert "1 article" not in html  # Chinese labels, not English
+    assert zh_article.title in html  # popular question
+    assert notice.title_zh_hans in html
+    assert 'action="/zh-hans/search/"' in html
+    assert reverse("faq:contact") in html  # still need help?
+
+
+def test_home_in_english_uses_english_texts(client, article_pair, notice):
+    response = client.get(en("faq:home"))
+    html = response.content.decode()
+    assert '<html lang="en">' in html
+    assert "Withdrawal" in html
+    assert notice.title_en in html
+    assert "How can we help you?" in html
+
+
+def test_category_lists_its_published_articles_in_order(
+    client, category, django_assert_max_num_queries
+):
+    second = ArticleFactory(category=category, order=20, title="第二篇")
+    first = ArticleFactory(category=category, order=10, title="第一篇")
+    ArticleFactory(category=category, order=5, title="草稿", status=Article.Status.DRAFT)
+    ArticleFactory(category=category, language="en", title="English only")
+    with django_assert_max_num_queries(4):
+        response = client.get(zh("faq:category-detail", category.slug))
+    html = response.content.decode()
+    assert html.index(first.title) < html.index(second.title)
+    assert first.summary in html
+    assert "草稿" not in html
+    assert "English only" not in html
+
+
+def test_unknown_category_is_a_404_in_the_site_look(client, db):
+    response = client.get(zh("faq:category-detail", "nope"))
+    assert response.status_code == 404
+    assert "search-form" in response.content.decode()
+
+
+def test_article_page_shows_breadcrumb_steps_related_and_contact(
+    client, article_pair, django_assert_max_num_queries
+):
+    zh_article, en_article = article_pair
+    related = ArticleFactory(category=zh_article.category, title="提现手续费")
+    with django_assert_max_num_queries(4):
+        response = client.get(zh("faq:article-detail", zh_article.slug))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert zh_article.title in html
+    assert 'aria-label="面包屑"' in html or 'class="breadcrumb"' in html
+    assert "<ol>\n<li>打开应用</li>" in html  # numbered steps from the Markdown
+    assert related.title in html
+    assert "最后更新" in html
+    assert reverse("faq:contact") in html
+    assert en_article.get_absolute_url() in html  # link to the translation
+
+
+def test_article_in_the_other_language_is_its_own_page(client, article_pair):
+    _zh, en_article = article_pair
+    response = client.get(en("faq:article-detail", en_article.slug))
+    assert en_article.title in response.content.decode()
+
+
+def test_draft_and_missing_articles_are_404(client, category):
+    draft = ArticleFactory(category=category, status=Article.Status.DRAFT)
+    assert client.get(zh("faq:article-detail", draft.slug)).status_code == 404
+    assert client.get(zh("faq:article-detail", "no-such-article")).status_code == 404
+
+
+def test_article_page_answers_an_unchanged_conditional_get_with_304(client, article_pair):
+    zh_article, _en = article_pair
+    url = zh("faq:article-detail", zh_article.slug)
+    first = client.get(url)
+    etag, last_modified = first["ETag"], first["Last-Modified"]
+
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(url, headers={"If-Modified-Since": last_modified}).status_code == 304
+
+    zh_article.title = "提现多久能到账？（已更新）"
+    zh_article.save()
+    changed = client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert "已更新" in changed.content.decode()
+
+
+def test_contact_page_lists_every_channel(client, db, settings, django_assert_max_num_queries):
+    with django_assert_max_num_queries(4):
+        response = client.get(en("faq:contact"))
+    html = response.content.decode()
+    for text in ["Online chat", settings.SUPPORT_HOTLINE, settings.SUPPORT_HOURS, "24 hours",
+                 "screenshots", "WeChat", "Weibo", "describe a problem"]:  # fmt: skip
+        assert text in html, text
+
+
+def test_security_page_warns_staff_never_ask_for_secrets(
+    client, notice, category, django_assert_max_num_queries
+):
+    security = CategoryFactory(slug="security")
+    tip = ArticleFactory(category=security, title="开启双重验证")
+    with django_assert_max_num_queries(4):
+        response = client.get(zh("faq:security"))
+    html = response.content.decode()
+    assert "验证码" in html and "密码" in html
+    assert notice.title_zh_hans in html
+    assert tip.title in html
+
+
+def test_search_page_finds_published_articles_in_the_current_language(
+    client, article_pair, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(4):
+        response = client.get(zh("faq:search"), {"q": "提现"})
+    html = response.content.decode()
+    assert "提现多久到账？" in html
+    assert "How long" not in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        "x",
+        "a" * 600,
+        '"" * : NEAR AND - ^',
+        "'; DROP TABLE faq_article;--",
+        "💸",
+        "提\x00现",
+    ],
+)
+def test_search_survives_any_input(client, article_pair, query):
+    response = client.get(zh("faq:search"), {"q": query})
+    assert response.status_code == 200
+
+
+def test_search_escapes_the_query(client, db):
+    response = client.get(zh("faq:search"), {"q": "<script>alert(1)</script>"})
+    html = response.content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_search_without_results_offers_popular_articles_and_contact(client, article_pair):
+    zh_article, _en = article_pair
+    Article.objects.filter(pk=zh_article.pk).update(featured=True)
+    response = client.get(zh("faq:search"), {"q": "完全不存在的词"})
+    html = response.content.decode()
+    assert zh_article.title in html
+    assert reverse("faq:contact") in html
+
+
+def test_search_partial_for_htmx(client, article_pair):
+    response = client.get(zh("faq:search"), {"q": "提现"}, headers={"HX-Request": "true"})
+    assert response.template_name == "faq/search.html#results"
+    assert "<html" not in response.content.decode()
+
+
+def test_every_public_page_sets_a_nonce_csp_and_no_inline_styles(client, article_pair):
+    zh_article, _en = article_pair
+    for url in [zh("faq:home"), zh("faq:article-detail", zh_article.slug), zh("faq:contact")]:
+        response = client.get(url)
+        csp = response["Content-Security-Policy"]
+        assert "script-src 'self' 'nonce-" in csp
+        assert "unsafe-inline" not in csp
+        html = response.content.decode()
+        assert "style=" not in html
+        assert " on" + "click=" not in html

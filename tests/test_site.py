@@ -1,0 +1,108 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_robots_txt_points_to_the_sitemap(client):
+    response = client.get("/robots.txt")
+    assert response["Content-Type"].startswith("text/plain")
+    assert "Disallow: /admin/" in response.content.decode()
+    assert "Sitemap: http://testserver/sitemap.xml" in response.content.decode()
+
+
+def test_sitemap_lists_articles_with_hreflang_alternates(client, article_pair):
+    zh_article, en_article = article_pair
+    xml = client.get("/sitemap.xml").content.decode()
+    assert f"http://testserver{zh_article.get_absolute_url()}" in xml
+    assert f'hreflang="en" href="http://testserver{en_article.get_absolute_url()}"' in xml
+    assert "http://testserver/zh-hans/contact/" in xml
+
+
+def test_article_has_canonical_hreflang_description_and_faq_json_ld(client, article_pair):
+    zh_article, en_article = article_pair
+    html = client.get(zh_article.get_absolute_url()).content.decode()
+    assert f'<link rel="canonical" href="http://testserver{zh_article.get_absolute_url()}">' in html
+    assert f'hreflang="en" href="http://testserver{en_article.get_absolute_url()}"' in html
+    assert f'<meta name="description" content="{zh_article.summary}">' in html
+    assert '"@type": "FAQPage"' in html and f'"name": "{zh_article.title}"' in html
+
+
+def test_json_ld_cannot_be_closed_by_article_text(client, category):
+    from tests.factories import ArticleFactory
+
+    article = ArticleFactory(category=category, title="</script><script>alert(1)</script>")
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert "</script><script>alert(1)" not in html
+
+
+@pytest.mark.parametrize("language,text", [("zh-hans", "找不到"), ("en", "can't find")])
+def test_404_page_in_both_languages(client, language, text):
+    response = client.get(f"/{language}/no-such-page/")
+    assert response.status_code == 404
+    assert text in response.content.decode()
+
+
+def test_500_page_in_the_site_look(client, monkeypatch):
+    from faq import views
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views.SecurityNotice.objects, "published", broken)
+    client.raise_request_exception = False
+    response = client.get("/en/contact/")  # does not touch notices: still fine
+    assert response.status_code == 200
+    response = client.get("/en/security/")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.content.decode()
+    assert "site.css" in response.content.decode()
+
+
+def test_403_page_in_the_site_look(rf):
+    from wallet_support.views import permission_denied
+
+    response = permission_denied(rf.get("/en/"))
+    response.render()
+    assert response.status_code == 403
+    assert "site-header" in response.content.decode()
+
+
+def test_admin_needs_a_staff_login(db):
+    response = Client().get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "k3#9vQ!x8Lz@2mP7rT$w5yB^nF1cH6jD4sG0aE-uK+oI=qW_vZ%",
+        "DJANGO_ALLOWED_HOSTS": "help.okwallet.example",
+        "DJANGO_SECURE_SSL_REDIRECT": "1",
+        "DJANGO_SECURE_COOKIES": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off():
+    env = {**os.environ, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": ""}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
