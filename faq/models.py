@@ -53,7 +53,10 @@ class CategoryQuerySet(models.QuerySet["Category"]):
         published_here = Q(articles__status=Article.Status.PUBLISHED) & Q(
             articles__language=language
         )
-        return self.annotate(article_count=Count("articles", filter=published_here))
+        # An aggregate drops Meta.ordering, so the order is spelled out again.
+        return self.annotate(article_count=Count("articles", filter=published_here)).order_by(
+            "order", "slug"
+        )
 
 
 class Category(BilingualMixin, models.Model):
