@@ -202,6 +202,13 @@ class Article(models.Model):
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 
+    def rerender(self) -> bool:
+        """Render the body again (links to pages added since) and save if the HTML changed."""
+        if render_markdown(self.body, language=self.language) == self.body_html:
+            return False
+        self.save()
+        return True
+
     def content_checksum(self) -> str:
         """What the content loader compares to tell an edited article from its own copy."""
         fields = [self.category_id, self.title, self.summary, self.body, self.keywords]

@@ -26,9 +26,8 @@ PAGE_ROUTES = {
     "security": "faq:security",
     "home": "faq:home",
     "search": "faq:search",
-    # The complaint form and the chat arrive with the tickets app; until then they point to
-    # the contact page, which lists every channel.
     "ticket-form": "tickets:new",
+    # Until the chat exists, the contact page lists every channel (see NoReverseMatch below).
     "chat": "tickets:chat-start",
 }
 

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "faq",
     "tickets",
 ]
@@ -129,6 +131,29 @@ if os.environ.get("REDIS_URL"):
         "LOCATION": os.environ["REDIS_URL"],
     }
 
+# --- Background tasks ---------------------------------------------------------------------
+# E-mails leave through a durable queue in the database, after the transaction commits, so a
+# failing mail server never loses or blocks a ticket. `manage.py db_worker` runs the queue.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# --- Uploads --------------------------------------------------------------------------------
+# Customer attachments live outside the static and public media paths; only staff download
+# them, through a view that checks permission.
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("DJANGO_PRIVATE_MEDIA_ROOT", BASE_DIR / "private-media"))
+MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_URL = "/media/"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # form fields; files are limited by the form
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
+
+# --- Tickets --------------------------------------------------------------------------------
+TICKETS_FIRST_RESPONSE_HOURS = int(os.environ.get("TICKETS_FIRST_RESPONSE_HOURS", "24"))
+# "<count>/<seconds>": how many submissions one IP address or one e-mail address may make.
+TICKETS_RATE_PER_IP = os.environ.get("TICKETS_RATE_PER_IP", "10/3600")
+TICKETS_RATE_PER_EMAIL = os.environ.get("TICKETS_RATE_PER_EMAIL", "5/3600")
+TICKETS_RATE_TRACKING = os.environ.get("TICKETS_RATE_TRACKING", "20/600")
+TICKETS_LINK_MAX_AGE_DAYS = int(os.environ.get("TICKETS_LINK_MAX_AGE_DAYS", "90"))
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -177,6 +202,8 @@ DEFAULT_FROM_EMAIL = os.environ.get(
     "DJANGO_DEFAULT_FROM_EMAIL", "OK Wallet Support <support@localhost>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where links in e-mails point (no request to build them from in the worker).
+SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -17,6 +17,7 @@ urlpatterns = [
 # own canonical URL for search engines, and "/" sends a visitor to the language they chose.
 urlpatterns += i18n_patterns(
     path("", include("faq.urls")),
+    path("tickets/", include("tickets.urls")),
     prefix_default_language=True,
 )
 

@@ -120,6 +120,7 @@ class Command(BaseCommand):
                 article = Article(language=language, slug=slug, **wanted)
                 outcomes.append("created")
             elif article.content_checksum() != article.source_checksum and not force:
+                article.rerender()
                 outcomes.append("kept")
                 continue
             else:
@@ -127,6 +128,7 @@ class Command(BaseCommand):
                 for field, value in wanted.items():
                     setattr(article, field, value)
                 if article.content_checksum() == before == article.source_checksum:
+                    article.rerender()
                     outcomes.append("unchanged")
                     continue
                 outcomes.append("updated")

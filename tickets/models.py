@@ -1,0 +1,319 @@
+"""Complaints and suggestions: tickets, their conversation and attachments.
+
+Nothing here changes a ticket: every write goes through tickets/services.py, which the public
+views, the admin and the chat all call. The models hold only rules about themselves.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext_lazy as _
+
+# Letters and digits that cannot be mistaken for each other when read aloud or copied by hand
+# (no 0/O, 1/I/L, U/V).
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+
+
+def new_reference() -> str:
+    """OK-7KQ2-M9XD: 29^8 ≈ 5·10^11 possibilities, from a cryptographic source."""
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"OK-{chars[:4]}-{chars[4:]}"
+
+
+@deconstructible
+class PrivateStorage(FileSystemStorage):
+    """Files with no public URL, under PRIVATE_MEDIA_ROOT (read at use, so tests can move it)."""
+
+    def __init__(self) -> None:
+        super().__init__(base_url=None)
+
+    @property
+    def base_location(self) -> str:  # type: ignore[override]
+        return str(settings.PRIVATE_MEDIA_ROOT)
+
+    @property
+    def location(self) -> str:  # type: ignore[override]
+        return str(PurePath(settings.PRIVATE_MEDIA_ROOT))
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("Private files have no public URL: use the staff download view.")
+
+
+private_storage = PrivateStorage()
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # The customer's file name is kept in the database only; on disk the name is random.
+    extension = PurePath(filename).suffix.lower()
+    return f"attachments/{uuid.uuid4().hex}{extension}"
+
+
+class Kind(models.TextChoices):
+    COMPLAINT = "complaint", _("Complaint")
+    SUGGESTION = "suggestion", _("Suggestion")
+
+
+class Topic(models.TextChoices):
+    ACCOUNT = "account", _("Registration & account")
+    TOP_UP = "top-up", _("Top-up")
+    WITHDRAWAL = "withdrawal", _("Withdrawal")
+    PAYMENT = "payment", _("Payment & refund")
+    SECURITY = "security", _("Security")
+    OTHER = "other", _("Other")
+
+
+# Topics about money movements: the transaction reference field is shown for these.
+MONEY_TOPICS = frozenset({Topic.TOP_UP, Topic.WITHDRAWAL, Topic.PAYMENT})
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    WAITING = "waiting", _("Waiting on customer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Web form")
+    CHAT = "chat", _("Online chat")
+
+
+class TicketQuerySet(models.QuerySet["Ticket"]):
+    def by_reference(self, reference: str) -> TicketQuerySet:
+        return self.filter(reference=reference.strip().upper())
+
+
+class Ticket(models.Model):
+    Kind = Kind
+    Topic = Topic
+    Status = Status
+    Priority = Priority
+    Channel = Channel
+
+    reference = models.CharField(
+        _("reference"), max_length=12, unique=True, default=new_reference, editable=False
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind)
+    topic = models.CharField(_("topic"), max_length=12, choices=Topic)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel, default=Channel.WEB)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.NEW)
+    priority = models.CharField(
+        _("priority"), max_length=8, choices=Priority, default=Priority.NORMAL
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"), max_length=5000)
+    email = models.EmailField(_("email"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    transaction_reference = models.CharField(_("transaction reference"), max_length=64, blank=True)
+    language = models.CharField(_("language"), max_length=8, default=settings.LANGUAGE_CODE)
+    masked_secrets = models.JSONField(
+        _("masked secrets"),
+        default=list,
+        blank=True,
+        help_text=_("Kinds of secrets removed from what the customer wrote."),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+    )
+    satisfaction = models.PositiveSmallIntegerField(_("satisfaction (1–5)"), null=True, blank=True)
+    satisfaction_comment = models.TextField(_("satisfaction comment"), blank=True, max_length=2000)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("last activity"), auto_now=True)
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="ticket_kind_valid"),
+            models.CheckConstraint(condition=Q(topic__in=Topic.values), name="ticket_topic_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="ticket_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=Priority.values), name="ticket_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="ticket_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(satisfaction__isnull=True) | Q(satisfaction__range=(1, 5)),
+                name="ticket_satisfaction_1_to_5",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "priority", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:detail", args=[self.reference])
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status == Status.RESOLVED
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == Status.CLOSED
+
+
+class Message(models.Model):
+    class Author(models.TextChoices):
+        CUSTOMER = "customer", _("Customer")
+        STAFF = "staff", _("Staff")
+        SYSTEM = "system", _("System")
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="messages", verbose_name=_("ticket")
+    )
+    author_type = models.CharField(_("from"), max_length=10, choices=Author)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    body = models.TextField(_("message"), max_length=5000)
+    is_internal = models.BooleanField(
+        _("internal note"),
+        default=False,
+        help_text=_("Internal notes are never shown or sent to the customer."),
+    )
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(author_type__in=["customer", "staff", "system"]),
+                name="message_author_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(author_type="customer", is_internal=True),
+                name="customer_messages_are_public",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket.reference} · {self.get_author_type_display()}"
+
+
+class Attachment(models.Model):
+    class FileType(models.TextChoices):
+        PNG = "image/png", "PNG"
+        JPEG = "image/jpeg", "JPEG"
+        PDF = "application/pdf", "PDF"
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("ticket")
+    )
+    message = models.ForeignKey(
+        Message,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name=_("message"),
+    )
+    file = models.FileField(_("file"), storage=private_storage, upload_to=attachment_path)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=40, choices=FileType)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:attachment-download", args=[self.pk])
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class Deflection(models.Model):
+    """A help article suggested beside the ticket form that the customer opened."""
+
+    article = models.ForeignKey(
+        "faq.Article",
+        on_delete=models.CASCADE,
+        related_name="deflections",
+        verbose_name=_("article"),
+    )
+    created_at = models.DateTimeField(_("opened"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("deflection")
+        verbose_name_plural = _("deflections")
+
+    def __str__(self) -> str:
+        return f"{self.article} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class TicketEvent(models.Model):
+    """One change to a ticket: who, when, which field, from what, to what."""
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    actor_label = models.CharField(
+        _("by (role)"), max_length=20, help_text=_("customer, staff or system")
+    )
+    field = models.CharField(_("field"), max_length=40)
+    old_value = models.CharField(_("from"), max_length=200, blank=True)
+    new_value = models.CharField(_("to"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("ticket change")
+        verbose_name_plural = _("ticket changes")
+
+    def __str__(self) -> str:
+        return f"{self.ticket.reference}: {self.field} {self.old_value} → {self.new_value}"

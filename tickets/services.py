@@ -1,0 +1,242 @@
+"""Every write that changes a ticket. The public views, the admin and the chat all call these.
+
+Each service is keyword-only and typed, masks what the customer wrote before it is stored,
+validates, writes inside one transaction, records the change in the ticket's history, and
+queues e-mails only once the transaction has committed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.masking import mask_secrets
+from tickets.models import (
+    MONEY_TOPICS,
+    Attachment,
+    Channel,
+    Kind,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+    new_reference,
+)
+from tickets.uploads import CleanUpload
+
+MAX_ATTACHMENTS = 3
+_URGENT_WORDS = re.compile(r"fraud|theft|stolen|scam|被盗|盗刷|诈骗|骗子", re.IGNORECASE)
+
+# Which status may follow which. Closed is final for the customer; staff may reopen it.
+_ALLOWED_STATUS_CHANGES: dict[str, set[str]] = {
+    Status.NEW: {Status.OPEN, Status.WAITING, Status.RESOLVED, Status.CLOSED},
+    Status.OPEN: {Status.WAITING, Status.RESOLVED, Status.CLOSED},
+    Status.WAITING: {Status.OPEN, Status.RESOLVED, Status.CLOSED},
+    Status.RESOLVED: {Status.OPEN, Status.CLOSED},
+    Status.CLOSED: {Status.OPEN},
+}
+
+
+class TicketClosedError(Exception):
+    """The customer tried to change a closed ticket."""
+
+
+def _queue_email(ticket_id: int, template: str, **extra: Any) -> None:
+    from tickets.tasks import send_ticket_email
+
+    transaction.on_commit(lambda: send_ticket_email.enqueue(ticket_id, template, **extra))
+
+
+def _actor_label(actor: AbstractBaseUser | None, default: str) -> str:
+    return "staff" if actor is not None else default
+
+
+def _record(
+    ticket: Ticket, field: str, old: object, new: object, *, actor=None, label: str = "system"
+) -> None:
+    TicketEvent.objects.create(
+        ticket=ticket,
+        actor=actor,
+        actor_label=_actor_label(actor, label),
+        field=field,
+        old_value=str(old or "")[:200],
+        new_value=str(new or "")[:200],
+    )
+
+
+def _store_attachments(
+    ticket: Ticket, message: Message | None, uploads: Sequence[CleanUpload]
+) -> None:
+    for upload in uploads:
+        attachment = Attachment(
+            ticket=ticket,
+            message=message,
+            original_name=upload.original_name,
+            content_type=upload.content_type,
+            size=len(upload.content),
+        )
+        # The stored name is random (attachment_path); the extension is the detected type's.
+        attachment.file.save(f"upload{upload.extension}", ContentFile(upload.content), save=False)
+        attachment.save()
+
+
+def initial_priority(*, kind: str, topic: str, transaction_reference: str, text: str) -> str:
+    """Money that may be lost or stolen goes to the front of the queue."""
+    if kind == Kind.COMPLAINT and topic in MONEY_TOPICS and transaction_reference.strip():
+        return Priority.HIGH
+    if _URGENT_WORDS.search(text):
+        return Priority.HIGH
+    return Priority.NORMAL
+
+
+def ticket_create(
+    *,
+    kind: str,
+    topic: str,
+    subject: str,
+    description: str,
+    email: str,
+    language: str,
+    name: str = "",
+    phone: str = "",
+    transaction_reference: str = "",
+    attachments: Sequence[CleanUpload] = (),
+    channel: str = Channel.WEB,
+) -> Ticket:
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise ValidationError(_("Attach at most 3 files."))
+    masked_subject = mask_secrets(subject)
+    masked_description = mask_secrets(description)
+    ticket = Ticket(
+        kind=kind,
+        topic=topic,
+        channel=channel,
+        subject=masked_subject.text,
+        description=masked_description.text,
+        email=email.strip(),
+        name=name.strip(),
+        phone=phone.strip(),
+        transaction_reference=transaction_reference.strip() if topic in MONEY_TOPICS else "",
+        language=language,
+        masked_secrets=sorted(set(masked_subject.found) | set(masked_description.found)),
+        priority=initial_priority(
+            kind=kind,
+            topic=topic,
+            transaction_reference=transaction_reference,
+            text=f"{subject}\n{description}",
+        ),
+    )
+    ticket.full_clean(exclude=["reference"])
+
+    with transaction.atomic():
+        for attempt in range(5):
+            try:
+                with transaction.atomic():  # a savepoint: a clash of references is retried
+                    ticket.save()
+                break
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+                ticket.pk = None
+                ticket.reference = new_reference()
+        _store_attachments(ticket, None, attachments)
+        _record(ticket, "status", "", ticket.status, label="customer")
+        _queue_email(ticket.pk, "confirmation")
+    return ticket
+
+
+def _change_status(
+    ticket: Ticket, status: str, *, actor: AbstractBaseUser | None, label: str
+) -> None:
+    if status == ticket.status:
+        return
+    if status not in _ALLOWED_STATUS_CHANGES[ticket.status]:
+        raise ValidationError(
+            _("A ticket cannot go from “%(old)s” to “%(new)s”.")
+            % {"old": ticket.get_status_display(), "new": Status(status).label}
+        )
+    _record(ticket, "status", ticket.status, status, actor=actor, label=label)
+    ticket.status = status
+    if status == Status.RESOLVED:
+        ticket.resolved_at = timezone.now()
+    elif status in {Status.OPEN, Status.WAITING, Status.NEW}:
+        ticket.resolved_at = None
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    """The ticket re-read under a row lock, so two writers never interleave their changes."""
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def ticket_add_customer_message(
+    *, ticket: Ticket, body: str, attachments: Sequence[CleanUpload] = ()
+) -> Message:
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise ValidationError(_("Attach at most 3 files."))
+    masked = mask_secrets(body)
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if ticket.is_closed:
+            raise TicketClosedError
+        message = Message(ticket=ticket, author_type=Message.Author.CUSTOMER, body=masked.text)
+        message.full_clean()
+        message.save()
+        _store_attachments(ticket, message, attachments)
+        if ticket.status in {Status.WAITING, Status.RESOLVED}:
+            _change_status(ticket, Status.OPEN, actor=None, label="customer")
+        if masked.found:
+            ticket.masked_secrets = sorted(set(ticket.masked_secrets) | set(masked.found))
+        ticket.save()
+        if ticket.assignee_id:
+            _queue_email(ticket.pk, "customer_replied")
+    return message
+
+
+def ticket_confirm_resolution(*, ticket: Ticket, rating: int, comment: str = "") -> Ticket:
+    """The customer agrees the problem is solved, and rates the help."""
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if not ticket.is_resolved:
+            raise ValidationError(_("Only a resolved ticket can be confirmed."))
+        ticket.satisfaction = rating
+        ticket.satisfaction_comment = mask_secrets(comment).text
+        _record(ticket, "satisfaction", "", rating, label="customer")
+        _change_status(ticket, Status.CLOSED, actor=None, label="customer")
+        ticket.full_clean(exclude=["reference"])
+        ticket.save()
+    return ticket
+
+
+def ticket_reopen(*, ticket: Ticket, reason: str) -> Ticket:
+    """The customer says the problem is not solved: the ticket goes back to the queue."""
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if not ticket.is_resolved:
+            raise ValidationError(_("Only a resolved ticket can be reopened."))
+        Message.objects.create(
+            ticket=ticket, author_type=Message.Author.CUSTOMER, body=mask_secrets(reason).text
+        )
+        _change_status(ticket, Status.OPEN, actor=None, label="customer")
+        ticket.save()
+        if ticket.assignee_id:
+            _queue_email(ticket.pk, "customer_replied")
+    return ticket
+
+
+def ticket_change_status(
+    *, ticket: Ticket, status: str, actor: AbstractBaseUser | None = None
+) -> Ticket:
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        _change_status(ticket, status, actor=actor, label="system")
+        ticket.save()
+    return ticket

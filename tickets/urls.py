@@ -1,0 +1,18 @@
+from django.urls import path
+
+from tickets import views
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("new/", views.ticket_new, name="new"),
+    path("new/check/<str:field_name>/", views.ticket_field_check, name="field-check"),
+    path("new/submitted/", views.ticket_submitted, name="submitted"),
+    path("suggested/<slug:slug>/", views.suggestion_open, name="suggestion-open"),
+    path("track/", views.ticket_track, name="track"),
+    path("link/<str:token>/", views.ticket_link, name="link"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment-download"),
+    path("<str:reference>/", views.ticket_detail, name="detail"),
+    path("<str:reference>/reply/", views.ticket_reply, name="reply"),
+    path("<str:reference>/resolution/", views.ticket_resolution, name="resolution"),
+]

@@ -1,0 +1,247 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from faq.models import Article, current_language
+from faq.views import HtmxHttpRequest
+from tickets.emails import read_ticket_token
+from tickets.forms import MessageForm, ResolutionForm, TicketForm, TrackForm
+from tickets.masking import mask_secrets
+from tickets.models import Attachment, Deflection, Ticket
+from tickets.ratelimit import client_ip, is_limited
+from tickets.services import (
+    TicketClosedError,
+    ticket_add_customer_message,
+    ticket_confirm_resolution,
+    ticket_create,
+    ticket_reopen,
+)
+
+ACCESS_SESSION_KEY = "tickets_access"
+SUBMITTED_SESSION_KEY = "tickets_submitted"
+SUGGESTIONS = 3
+
+
+def _wants_partial(request: HtmxHttpRequest) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _grant_access(request: HtmxHttpRequest, ticket: Ticket) -> None:
+    granted = [
+        ref for ref in request.session.get(ACCESS_SESSION_KEY, []) if ref != ticket.reference
+    ]
+    request.session[ACCESS_SESSION_KEY] = [ticket.reference, *granted][:20]
+
+
+def _ticket_for_customer(request: HtmxHttpRequest, reference: str) -> Ticket:
+    """The ticket, if this browser proved it belongs to it (reference + e-mail, or the link)."""
+    if reference not in request.session.get(ACCESS_SESSION_KEY, []):
+        raise Http404
+    return get_object_or_404(Ticket, reference=reference)
+
+
+def _suggested_articles(subject: str) -> list[Article]:
+    from faq.search import search  # the help centre's own search, one interface
+
+    if len(subject.strip()) < 2:
+        return []
+    return list(search(subject, language=current_language())[:SUGGESTIONS])
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def ticket_new(request: HtmxHttpRequest) -> HttpResponse:
+    form = TicketForm(request.POST or None, request.FILES or None)
+    refused = ""
+    if request.method == "POST" and form.is_valid():
+        ip_limited = is_limited("ticket-ip", client_ip(request), settings.TICKETS_RATE_PER_IP)
+        email_limited = is_limited(
+            "ticket-email", form.cleaned_data["email"], settings.TICKETS_RATE_PER_EMAIL
+        )
+        if ip_limited or email_limited:
+            refused = _(
+                "You have sent several messages in a short time. Please wait an hour before "
+                "sending another, or add details to the ticket you already have."
+            )
+        else:
+            data = {k: v for k, v in form.cleaned_data.items() if k != "website"}
+            ticket = ticket_create(language=current_language(), **data)
+            request.session[SUBMITTED_SESSION_KEY] = ticket.reference
+            _grant_access(request, ticket)
+            return redirect("tickets:submitted")
+
+    files_lost = request.method == "POST" and bool(request.FILES)
+    context = {
+        "form": form,
+        "refused": refused or (form.errors.get("website", [""])[0] if form.is_bound else ""),
+        "files_lost": files_lost,
+        "suggestions": _suggested_articles(form["subject"].value() or ""),
+        "subject_masked": mask_secrets(form["subject"].value() or "").labels,
+        "description_masked": mask_secrets(form["description"].value() or "").labels,
+    }
+    return TemplateResponse(request, "tickets/ticket_form.html", context)
+
+
+@require_POST
+def ticket_field_check(request: HtmxHttpRequest, field_name: str) -> HttpResponse:
+    """One field's errors and warnings, checked by htmx as the customer fills the form."""
+    form = TicketForm(request.POST)
+    if field_name not in TicketForm.LIVE_FIELDS:
+        raise Http404
+    form.is_valid()
+    value = form[field_name].value() or ""
+    context = {
+        "field": form[field_name],
+        # An empty field the customer has not filled yet is not an error to shout about.
+        "hide_errors": not value,
+        "masked_preview": mask_secrets(value).labels
+        if field_name in {"subject", "description"}
+        else [],
+        "suggestions": _suggested_articles(value) if field_name == "subject" else None,
+    }
+    return TemplateResponse(request, "tickets/ticket_form.html#field-feedback", context)
+
+
+@require_GET
+def suggestion_open(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Count a deflection (a suggested article opened from the form), then show the article."""
+    article = get_object_or_404(Article.objects.published().in_language(), slug=slug)
+    Deflection.objects.create(article=article)
+    return HttpResponseRedirect(article.get_absolute_url())
+
+
+@require_GET
+def ticket_submitted(request: HtmxHttpRequest) -> HttpResponse:
+    reference = request.session.get(SUBMITTED_SESSION_KEY)
+    if not reference:
+        return redirect("tickets:track")
+    ticket = get_object_or_404(Ticket, reference=reference)
+    return TemplateResponse(request, "tickets/ticket_submitted.html", {"ticket": ticket})
+
+
+@require_http_methods(["GET", "POST"])
+def ticket_track(request: HtmxHttpRequest) -> HttpResponse:
+    form = TrackForm(request.POST or None)
+    error = ""
+    if request.method == "POST":
+        if is_limited("track-ip", client_ip(request), settings.TICKETS_RATE_TRACKING):
+            error = _("Too many attempts. Please wait a few minutes and try again.")
+        elif form.is_valid():
+            ticket = Ticket.objects.by_reference(form.cleaned_data["reference"]).first()
+            # Compare even when there is no ticket, so the answer takes as long either way.
+            stored_email = ticket.email.lower() if ticket else "no-ticket@invalid"
+            if constant_time_compare(stored_email, form.cleaned_data["email"].lower()) and ticket:
+                _grant_access(request, ticket)
+                return redirect(ticket)
+            error = _(
+                "We could not find a ticket with this reference and email. "
+                "Check both and try again."
+            )
+    expired = request.GET.get("expired") == "1"
+    return TemplateResponse(
+        request, "tickets/ticket_track.html", {"form": form, "error": error, "expired": expired}
+    )
+
+
+@require_GET
+def ticket_link(request: HtmxHttpRequest, token: str) -> HttpResponse:
+    reference = read_ticket_token(token)
+    ticket = Ticket.objects.filter(reference=reference).first() if reference else None
+    if ticket is None:
+        return redirect(f"{reverse('tickets:track')}?expired=1")
+    _grant_access(request, ticket)
+    # Redirect so the token leaves the address bar and the browser history.
+    return redirect(ticket)
+
+
+def _detail_context(ticket: Ticket, **extra: object) -> dict[str, object]:
+    messages = list(
+        ticket.messages.filter(is_internal=False)
+        .select_related("author")
+        .prefetch_related("attachments")
+    )
+    opening_attachments = [a for a in ticket.attachments.all() if a.message_id is None]
+    return {
+        "ticket": ticket,
+        "messages": messages,
+        "opening_attachments": opening_attachments,
+        "message_form": MessageForm(),
+        "resolution_form": ResolutionForm(),
+        **extra,
+    }
+
+
+@require_GET
+def ticket_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    ticket = _ticket_for_customer(request, reference)
+    return TemplateResponse(request, "tickets/ticket_detail.html", _detail_context(ticket))
+
+
+@require_POST
+def ticket_reply(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    ticket = _ticket_for_customer(request, reference)
+    form = MessageForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            ticket_add_customer_message(
+                ticket=ticket,
+                body=form.cleaned_data["body"],
+                attachments=form.cleaned_data["attachments"],
+            )
+        except TicketClosedError:
+            form.add_error(None, _("This ticket is closed. Please send a new message instead."))
+        else:
+            return HttpResponseRedirect(f"{ticket.get_absolute_url()}#conversation")
+    context = _detail_context(ticket, message_form=form, files_lost=bool(request.FILES))
+    return TemplateResponse(request, "tickets/ticket_detail.html", context)
+
+
+@require_POST
+def ticket_resolution(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    ticket = _ticket_for_customer(request, reference)
+    form = ResolutionForm(request.POST)
+    if form.is_valid():
+        try:
+            if form.cleaned_data["action"] == "confirm":
+                ticket_confirm_resolution(
+                    ticket=ticket,
+                    rating=form.cleaned_data["rating"],
+                    comment=form.cleaned_data["comment"],
+                )
+            else:
+                ticket_reopen(ticket=ticket, reason=form.cleaned_data["comment"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return HttpResponseRedirect(ticket.get_absolute_url())
+    context = _detail_context(ticket, resolution_form=form)
+    return TemplateResponse(request, "tickets/ticket_detail.html", context)
+
+
+@require_GET
+def attachment_download(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Attachments are for staff only: customers' screenshots may show their accounts."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not (request.user.is_staff and request.user.has_perm("tickets.view_ticket")):
+        raise PermissionDenied
+    attachment = get_object_or_404(Attachment, pk=pk)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=request.GET.get("inline") != "1" or not attachment.is_image,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
