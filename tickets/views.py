@@ -107,7 +107,9 @@ def ticket_field_check(request: HtmxHttpRequest, field_name: str) -> HttpRespons
         "masked_preview": mask_secrets(value).labels
         if field_name in {"subject", "description"}
         else [],
-        "suggestions": _suggested_articles(value) if field_name == "subject" else None,
+        # The subject also refreshes the matching articles beside the form (out of band).
+        "suggestions_oob": field_name == "subject",
+        "suggestions": _suggested_articles(value) if field_name == "subject" else [],
     }
     return TemplateResponse(request, "tickets/ticket_form.html#field-feedback", context)
 
