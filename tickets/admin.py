@@ -1,24 +1,149 @@
-"""The staff side of tickets. Every change goes through tickets/services.py."""
+"""The support queue in the Django admin. Every change goes through tickets/services.py."""
 
-from django.contrib import admin
-from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
-from tickets.models import Deflection, Message, Ticket, TicketEvent
+from tickets import services
+from tickets.models import CannedReply, Deflection, Priority, Status, Ticket, TicketEvent
 
 
-class MessageInline(admin.TabularInline):
-    model = Message
-    extra = 0
-    fields = ["created_at", "author_type", "author", "is_internal", "body"]
-    readonly_fields = fields
-    can_delete = False
+def staff_users() -> QuerySet:
+    return get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
 
-    def has_add_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
-        return False
+
+class TicketActionForm(ActionForm):
+    """Extra choices shown beside the action menu, read by the actions that need them."""
+
+    assignee = forms.ModelChoiceField(
+        queryset=staff_users(), required=False, label=_("Assign to"), empty_label=_("(nobody)")
+    )
+    priority = forms.ChoiceField(
+        choices=[("", "—"), *Priority.choices], required=False, label=_("Priority")
+    )
+    status = forms.ChoiceField(
+        choices=[("", "—"), *Status.choices], required=False, label=_("Status")
+    )
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """Whose tickets: by default the agent's own open ones and the unassigned new ones."""
+
+    title = _("assignee")
+    parameter_name = "queue"
+    DEFAULT = "my-queue"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [
+            (self.DEFAULT, _("My queue: mine open + unassigned new")),
+            ("me", _("Assigned to me")),
+            ("unassigned", _("Unassigned")),
+            ("anyone", _("Anyone")),
+        ]
+
+    def value(self) -> str:
+        return super().value() or self.DEFAULT
+
+    def choices(self, changelist: Any) -> Any:
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        value = self.value()
+        if value == "me":
+            return queryset.filter(assignee=request.user)
+        if value == "unassigned":
+            return queryset.filter(assignee__isnull=True)
+        if value == "anyone":
+            return queryset
+        mine_open = Q(assignee=request.user) & ~Q(status__in=[Status.RESOLVED, Status.CLOSED])
+        unassigned_new = Q(assignee__isnull=True, status=Status.NEW)
+        return queryset.filter(mine_open | unassigned_new)
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("first response")
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+        return [("yes", _("Overdue")), ("no", _("Not overdue"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        if self.value() == "yes":
+            return queryset.overdue()
+        if self.value() == "no":
+            return queryset.exclude(pk__in=Ticket.objects.overdue().values("pk"))
+        return queryset
+
+
+class CannedReplySelect(forms.Select):
+    """Each option carries its text, filled in for this ticket, for the insert script."""
+
+    def __init__(self, *args: Any, texts: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.texts = texts or {}
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        text = self.texts.get(str(value))
+        if text is not None:
+            option["attrs"]["data-text"] = text
+        return option
+
+
+class TicketAdminForm(forms.ModelForm):
+    reply = forms.CharField(
+        label=_("Reply"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+        help_text=_("A public reply is e-mailed to the customer; an internal note is not."),
+    )
+    reply_kind = forms.ChoiceField(
+        label=_("Send as"),
+        choices=[("public", _("Public reply (e-mailed)")), ("internal", _("Internal note"))],
+        initial="public",
+        widget=forms.RadioSelect,
+    )
+    status_after_reply = forms.ChoiceField(
+        label=_("Status after the reply"),
+        required=False,
+        choices=[("", _("Public reply: waiting on customer; note: unchanged")), *Status.choices],
+    )
+    canned_reply = forms.ModelChoiceField(
+        queryset=CannedReply.objects.all(),
+        required=False,
+        label=_("Insert a canned reply"),
+    )
+
+    class Meta:
+        model = Ticket
+        fields = ["status", "priority", "assignee"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.instance.pk and "status" in self.changed_data:
+            old, new = self.initial["status"], cleaned.get("status")
+            if new and not services.can_change_status(old, new):
+                self.add_error("status", _("A ticket cannot go from this status to that one."))
+        return cleaned
 
 
 class TicketEventInline(admin.TabularInline):
@@ -32,52 +157,316 @@ class TicketEventInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TicketEvent]:
+        return super().get_queryset(request).select_related("actor")
+
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
+    form = TicketAdminForm
+    action_form = TicketActionForm
     list_display = [
         "reference",
         "subject",
         "kind",
         "topic",
-        "priority",
-        "status",
-        "created_at",
-        "messages_count",
+        "priority_badge",
+        "status_badge",
+        "assignee",
+        "age",
+        "first_response_due_display",
+        "updated_at",
+        "message_total_display",
     ]
-    list_filter = ["status", "kind", "topic", "priority", "channel"]
-    search_fields = ["reference", "email", "subject", "description", "transaction_reference"]
-    date_hierarchy = "created_at"
-    inlines = [MessageInline, TicketEventInline]
+    list_display_links = ["reference", "subject"]
+    list_filter = [QueueFilter, "status", "kind", "topic", "priority", OverdueFilter, "channel"]
+    list_select_related = ["assignee"]
+    list_per_page = 100
+    show_full_result_count = False
+    view_on_site = False  # the customer's page opens only with their reference and e-mail
+    search_fields = ["=reference", "email", "subject", "description", "transaction_reference"]
+    actions = [
+        "assign_to_me",
+        "assign_to_someone",
+        "set_priority",
+        "set_status",
+        "mark_as_spam",
+        "export_csv",
+    ]
+    inlines = [TicketEventInline]
     # What the customer wrote is their words: staff answer it, they do not edit it.
-    readonly_fields = [
-        "reference", "kind", "topic", "channel", "status", "subject", "description", "email",
-        "name", "phone", "transaction_reference", "language", "masked_secrets", "satisfaction",
-        "satisfaction_comment", "created_at", "updated_at", "first_response_at", "resolved_at",
-        "attachment_links",
+    customer_fields = [
+        "reference", "kind", "topic", "channel", "subject", "email", "name", "phone",
+        "transaction_reference", "language", "masked_secrets", "satisfaction",
+        "satisfaction_comment", "created_at", "updated_at", "first_response_at",
+        "first_response_due_display", "resolved_at", "is_spam",
     ]  # fmt: skip
-    exclude = ["assignee", "priority"]
+    readonly_fields = [*customer_fields, "conversation"]
+    fieldsets = [
+        (None, {"fields": ["conversation"]}),
+        (
+            _("Reply"),
+            {"fields": ["canned_reply", "reply", "reply_kind", "status_after_reply"]},
+        ),
+        (_("Triage"), {"fields": ["status", "priority", "assignee"]}),
+        (_("Customer and ticket"), {"fields": customer_fields, "classes": ["collapse"]}),
+    ]
+
+    class Media:
+        js = ["js/admin-canned-replies.js"]
+        css = {"all": ["css/admin-support.css"]}
+
+    # --- queries ---------------------------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
-        return super().get_queryset(request).annotate(message_total=Count("messages"))
-
-    @admin.display(description=_("messages"), ordering="message_total")
-    def messages_count(self, ticket: Ticket) -> int:
-        return ticket.message_total
-
-    @admin.display(description=_("attachments"))
-    def attachment_links(self, ticket: Ticket) -> SafeString | str:
-        attachments = ticket.attachments.all()
-        if not attachments:
-            return "—"
-        return format_html_join(
-            format_html("<br>"),
-            '<a href="{}">{}</a> ({} KB)',
-            ((a.get_absolute_url(), a.original_name, a.size // 1024 + 1) for a in attachments),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(message_total=Count("messages"))
+            .most_urgent_first()
         )
 
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        return []  # most_urgent_first() orders; a clicked column overrides it
+
+    # --- permissions -----------------------------------------------------------------------
+
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # tickets come from customers, through tickets.services.ticket_create
+        return False  # tickets come from customers, through services.ticket_create
+
+    def has_assign_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("tickets.assign_ticket")
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "assignee":
+            # Agents take tickets; only leads hand them to someone else.
+            users = staff_users()
+            kwargs["queryset"] = (
+                users if self.has_assign_permission(request) else users.filter(pk=request.user.pk)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request: HttpRequest, obj: Ticket | None = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None and "canned_reply" in form.base_fields:
+            replies = CannedReply.objects.filter(language=obj.language) or CannedReply.objects.all()
+            field = form.base_fields["canned_reply"]
+            field.queryset = replies
+            field.widget = CannedReplySelect(
+                texts={str(reply.pk): reply.render_for(obj) for reply in replies}
+            )
+        return form
+
+    # --- list columns ----------------------------------------------------------------------
+
+    @admin.display(description=_("priority"), ordering="priority")
+    def priority_badge(self, ticket: Ticket) -> SafeString:
+        return format_html(
+            '<span class="badge priority-{}">{}</span>',
+            ticket.priority,
+            ticket.get_priority_display(),
+        )
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, ticket: Ticket) -> SafeString:
+        return format_html(
+            '<span class="badge status-{}">{}</span>', ticket.status, ticket.get_status_display()
+        )
+
+    @admin.display(description=_("age"), ordering="created_at")
+    def age(self, ticket: Ticket) -> str:
+        return timesince(ticket.created_at, depth=1)
+
+    @admin.display(description=_("first response due"), ordering="created_at")
+    def first_response_due_display(self, ticket: Ticket) -> SafeString | str:
+        if ticket.first_response_at:
+            return format_html('<span class="sla-met">✓ {}</span>', _("answered"))
+        due = timezone.localtime(ticket.first_response_due).strftime("%m-%d %H:%M")
+        if ticket.is_overdue:
+            return format_html('<span class="sla-overdue">{} {}</span>', _("overdue since"), due)
+        return due
+
+    @admin.display(description=_("messages"), ordering="message_total")
+    def message_total_display(self, ticket: Ticket) -> int:
+        return ticket.message_total
+
+    @admin.display(description=_("conversation"))
+    def conversation(self, ticket: Ticket) -> SafeString:
+        attachments = list(ticket.attachments.all())
+
+        def files_of(message_id: int | None) -> SafeString:
+            own = [a for a in attachments if a.message_id == message_id]
+            return format_html_join(
+                "",
+                '<li><a href="{}">{}</a> ({} KB){}</li>',
+                (
+                    (
+                        a.get_absolute_url(),
+                        a.original_name,
+                        a.size // 1024 + 1,
+                        format_html(
+                            '<br><img class="attachment-preview" src="{}?inline=1" alt="{}">',
+                            a.get_absolute_url(),
+                            a.original_name,
+                        )
+                        if a.is_image
+                        else "",
+                    )
+                    for a in own
+                ),
+            )
+
+        opening = format_html(
+            '<li class="msg msg-customer"><p class="msg-meta">{} · {}</p>'
+            "<div>{}</div><ul>{}</ul></li>",
+            ticket.name or ticket.email,
+            timezone.localtime(ticket.created_at).strftime("%Y-%m-%d %H:%M"),
+            format_html_join("", "{}<br>", ((line,) for line in ticket.description.splitlines())),
+            files_of(None),
+        )
+        rows = format_html_join(
+            "",
+            '<li class="msg msg-{}{}"><p class="msg-meta">{} · {}{}</p>'
+            "<div>{}</div><ul>{}</ul></li>",
+            (
+                (
+                    message.author_type,
+                    " msg-internal" if message.is_internal else "",
+                    message.author.get_username()
+                    if message.author
+                    else message.get_author_type_display(),
+                    timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M"),
+                    format_html(" · <strong>{}</strong>", _("internal note"))
+                    if message.is_internal
+                    else "",
+                    format_html_join("", "{}<br>", ((line,) for line in message.body.splitlines())),
+                    files_of(message.pk),
+                )
+                for message in ticket.messages.select_related("author")
+            ),
+        )
+        return format_html('<ol class="conversation">{}{}</ol>', opening, rows)
+
+    # --- saving through the services ---------------------------------------------------------
+
+    def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
+        ticket = Ticket.objects.get(pk=obj.pk)
+        data = form.cleaned_data
+        try:
+            if "assignee" in form.changed_data:
+                services.ticket_assign(ticket=ticket, assignee=data["assignee"], actor=request.user)
+            if "priority" in form.changed_data:
+                services.ticket_set_priority(
+                    ticket=ticket, priority=data["priority"], actor=request.user
+                )
+            if "status" in form.changed_data:
+                services.ticket_change_status(
+                    ticket=ticket, status=data["status"], actor=request.user
+                )
+            if data.get("reply", "").strip():
+                services.ticket_reply(
+                    ticket=ticket,
+                    author=request.user,
+                    body=data["reply"],
+                    internal=data["reply_kind"] == "internal",
+                    status_after=data.get("status_after_reply") or None,
+                )
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _apply(self, request: HttpRequest, queryset: QuerySet[Ticket], change: Any) -> int:
+        done = 0
+        for ticket in queryset:
+            try:
+                change(ticket)
+                done += 1
+            except ValidationError as error:
+                self.message_user(
+                    request, f"{ticket.reference}: {' '.join(error.messages)}", messages.WARNING
+                )
+        return done
+
+    @admin.action(description=_("Assign to me"))
+    def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        done = self._apply(
+            request,
+            queryset,
+            lambda t: services.ticket_assign(ticket=t, assignee=request.user, actor=request.user),
+        )
+        self.message_user(request, _("%(count)d ticket(s) assigned to you.") % {"count": done})
+
+    @admin.action(
+        description=_("Assign to the person chosen beside the action"), permissions=["assign"]
+    )
+    def assign_to_someone(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        form = TicketActionForm(request.POST)
+        form.is_valid()
+        assignee = form.cleaned_data.get("assignee")
+        done = self._apply(
+            request,
+            queryset,
+            lambda t: services.ticket_assign(ticket=t, assignee=assignee, actor=request.user),
+        )
+        self.message_user(request, _("%(count)d ticket(s) reassigned.") % {"count": done})
+
+    @admin.action(description=_("Set the priority chosen beside the action"))
+    def set_priority(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        priority = request.POST.get("priority", "")
+        if priority not in Priority.values:
+            self.message_user(request, _("Choose a priority first."), messages.WARNING)
+            return
+        done = self._apply(
+            request,
+            queryset,
+            lambda t: services.ticket_set_priority(ticket=t, priority=priority, actor=request.user),
+        )
+        self.message_user(request, _("Priority set on %(count)d ticket(s).") % {"count": done})
+
+    @admin.action(description=_("Set the status chosen beside the action"))
+    def set_status(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        status = request.POST.get("status", "")
+        if status not in Status.values:
+            self.message_user(request, _("Choose a status first."), messages.WARNING)
+            return
+        done = self._apply(
+            request,
+            queryset,
+            lambda t: services.ticket_change_status(ticket=t, status=status, actor=request.user),
+        )
+        self.message_user(request, _("Status set on %(count)d ticket(s).") % {"count": done})
+
+    @admin.action(description=_("Mark as spam (closes them)"))
+    def mark_as_spam(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        done = self._apply(
+            request, queryset, lambda t: services.ticket_mark_spam(ticket=t, actor=request.user)
+        )
+        self.message_user(request, _("%(count)d ticket(s) marked as spam.") % {"count": done})
+
+    @admin.action(description=_("Export to CSV"))
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="tickets.csv"'
+        response.write("\ufeff")  # so spreadsheet programs read the Chinese text as UTF-8
+        writer = csv.writer(response)
+        columns = ["reference", "created_at", "kind", "topic", "priority", "status", "channel",
+                   "subject", "email", "transaction_reference", "first_response_at",
+                   "resolved_at", "satisfaction"]  # fmt: skip
+        writer.writerow([*columns, "assignee", "messages"])
+        for ticket in queryset:
+            row = [getattr(ticket, column) for column in columns]
+            # A cell starting with = + - @ would run as a formula in a spreadsheet.
+            row = [f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v for v in row]
+            writer.writerow([*row, ticket.assignee or "", ticket.message_total])
+        return response
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ["title", "language"]
+    list_filter = ["language"]
+    search_fields = ["title", "body"]
 
 
 @admin.register(Deflection)

@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from tickets.models import Ticket
+from tickets.models import Message, Ticket
 
 LINK_SALT = "tickets.link"
 
@@ -34,9 +34,16 @@ def ticket_link(ticket: Ticket) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def build_customer_email(ticket: Ticket, template: str) -> EmailMultiAlternatives:
+def build_customer_email(
+    ticket: Ticket, template: str, message: Message | None = None
+) -> EmailMultiAlternatives:
     with translation.override(ticket.language):
-        context = {"ticket": ticket, "link": ticket_link(ticket), "site_url": settings.SITE_URL}
+        context = {
+            "ticket": ticket,
+            "message": message,
+            "link": ticket_link(ticket),
+            "site_url": settings.SITE_URL,
+        }
         subject = render_to_string(f"tickets/email/{template}_subject.txt", context)
         text = render_to_string(f"tickets/email/{template}.txt", context)
         html = render_to_string(f"tickets/email/{template}.html", context)
@@ -62,13 +69,18 @@ def build_staff_email(ticket: Ticket, template: str) -> EmailMultiAlternatives |
 
 
 # Which e-mails go to the customer and which to the assigned agent.
-CUSTOMER_TEMPLATES = {"confirmation"}
+CUSTOMER_TEMPLATES = {"confirmation", "staff_replied", "auto_resolved"}
 STAFF_TEMPLATES = {"customer_replied"}
 
 
-def build_email(ticket: Ticket, template: str) -> EmailMultiAlternatives | None:
+def build_email(
+    ticket: Ticket, template: str, *, message_id: int | None = None
+) -> EmailMultiAlternatives | None:
     if template in CUSTOMER_TEMPLATES:
-        return build_customer_email(ticket, template)
+        message = ticket.messages.filter(pk=message_id, is_internal=False).first()
+        if message_id is not None and message is None:
+            return None  # the reply was deleted before it could be sent
+        return build_customer_email(ticket, template, message)
     if template in STAFF_TEMPLATES:
         return build_staff_email(ticket, template)
     raise ValueError(f"unknown e-mail template {template!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import datetime, timedelta
 from pathlib import PurePath
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
@@ -99,6 +101,28 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
     def by_reference(self, reference: str) -> TicketQuerySet:
         return self.filter(reference=reference.strip().upper())
 
+    def active(self) -> TicketQuerySet:
+        """Tickets someone still has to act on."""
+        return self.exclude(status__in=[Status.RESOLVED, Status.CLOSED])
+
+    def overdue(self, now: datetime | None = None) -> TicketQuerySet:
+        due_before = (now or timezone.now()) - timedelta(
+            hours=settings.TICKETS_FIRST_RESPONSE_HOURS
+        )
+        return self.active().filter(first_response_at__isnull=True, created_at__lt=due_before)
+
+    def waiting_since(self, cutoff: datetime) -> TicketQuerySet:
+        return self.filter(status=Status.WAITING, status_changed_at__lte=cutoff)
+
+    def most_urgent_first(self) -> TicketQuerySet:
+        urgency = models.Case(
+            models.When(priority=Priority.URGENT, then=0),
+            models.When(priority=Priority.HIGH, then=1),
+            models.When(priority=Priority.NORMAL, then=2),
+            default=3,
+        )
+        return self.alias(urgency=urgency).order_by("urgency", "created_at")
+
 
 class Ticket(models.Model):
     Kind = Kind
@@ -144,6 +168,8 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(_("last activity"), auto_now=True)
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("status since"), default=timezone.now)
+    is_spam = models.BooleanField(_("spam"), default=False)
 
     objects = TicketQuerySet.as_manager()
 
@@ -151,6 +177,10 @@ class Ticket(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
+        permissions = [
+            ("assign_ticket", _("Can assign tickets to other agents")),
+            ("view_support_analytics", _("Can see support analytics")),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=Kind.values), name="ticket_kind_valid"),
             models.CheckConstraint(condition=Q(topic__in=Topic.values), name="ticket_topic_valid"),
@@ -175,6 +205,19 @@ class Ticket(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("tickets:detail", args=[self.reference])
+
+    @property
+    def first_response_due(self) -> datetime:
+        return self.created_at + timedelta(hours=settings.TICKETS_FIRST_RESPONSE_HOURS)
+
+    @property
+    def is_overdue(self) -> bool:
+        """No public staff reply yet, and the promised first-response time has passed."""
+        return (
+            self.first_response_at is None
+            and self.status not in {Status.RESOLVED, Status.CLOSED}
+            and timezone.now() > self.first_response_due
+        )
 
     @property
     def is_resolved(self) -> bool:
@@ -317,3 +360,31 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket.reference}: {self.field} {self.old_value} → {self.new_value}"
+
+
+class CannedReply(models.Model):
+    """A reply staff insert and adapt; {name} and {reference} are filled in for the ticket."""
+
+    title = models.CharField(_("title"), max_length=100)
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    body = models.TextField(
+        _("text"), help_text=_("Placeholders: {name} (the customer's name) and {reference}.")
+    )
+
+    class Meta:
+        ordering = ["language", "title"]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def render_for(self, ticket: Ticket) -> str:
+        values = {"name": ticket.name or ticket.email, "reference": ticket.reference}
+        # format_map with a plain dict would fail on a stray "{": replace only what we know.
+        text = self.body
+        for key, value in values.items():
+            text = text.replace("{" + key + "}", value)
+        return text

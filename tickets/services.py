@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -31,6 +32,22 @@ from tickets.models import (
     TicketEvent,
     new_reference,
 )
+
+__all__ = [
+    "TicketClosedError",
+    "can_change_status",
+    "initial_priority",
+    "ticket_add_customer_message",
+    "ticket_assign",
+    "ticket_change_status",
+    "ticket_confirm_resolution",
+    "ticket_create",
+    "ticket_mark_spam",
+    "ticket_reopen",
+    "ticket_reply",
+    "ticket_set_priority",
+    "tickets_auto_resolve",
+]
 from tickets.uploads import CleanUpload
 
 MAX_ATTACHMENTS = 3
@@ -44,6 +61,10 @@ _ALLOWED_STATUS_CHANGES: dict[str, set[str]] = {
     Status.RESOLVED: {Status.OPEN, Status.CLOSED},
     Status.CLOSED: {Status.OPEN},
 }
+
+
+def can_change_status(old: str, new: str) -> bool:
+    return old == new or new in _ALLOWED_STATUS_CHANGES.get(old, set())
 
 
 class TicketClosedError(Exception):
@@ -166,6 +187,7 @@ def _change_status(
         )
     _record(ticket, "status", ticket.status, status, actor=actor, label=label)
     ticket.status = status
+    ticket.status_changed_at = timezone.now()
     if status == Status.RESOLVED:
         ticket.resolved_at = timezone.now()
     elif status in {Status.OPEN, Status.WAITING, Status.NEW}:
@@ -240,3 +262,103 @@ def ticket_change_status(
         _change_status(ticket, status, actor=actor, label="system")
         ticket.save()
     return ticket
+
+
+def ticket_assign(
+    *, ticket: Ticket, assignee: AbstractBaseUser | None, actor: AbstractBaseUser
+) -> Ticket:
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if ticket.assignee_id == (assignee.pk if assignee else None):
+            return ticket
+        old = ticket.assignee
+        _record(ticket, "assignee", old, assignee, actor=actor)
+        ticket.assignee = assignee
+        if assignee is not None and ticket.status == Status.NEW:
+            _change_status(ticket, Status.OPEN, actor=actor, label="staff")
+        ticket.save()
+    return ticket
+
+
+def ticket_set_priority(*, ticket: Ticket, priority: str, actor: AbstractBaseUser) -> Ticket:
+    if priority not in Priority.values:
+        raise ValidationError(_("Unknown priority."))
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if ticket.priority != priority:
+            _record(ticket, "priority", ticket.priority, priority, actor=actor)
+            ticket.priority = priority
+            ticket.save()
+    return ticket
+
+
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    author: AbstractBaseUser,
+    body: str,
+    internal: bool = False,
+    status_after: str | None = None,
+) -> Message:
+    """A staff member answers the customer (e-mailed) or leaves an internal note (never sent).
+
+    A public reply records the first response and, unless told otherwise, waits on the
+    customer; a note changes the status only when asked.
+    """
+    body = body.strip()
+    if not body:
+        raise ValidationError(_("Write the reply first."))
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        message = Message(
+            ticket=ticket,
+            author_type=Message.Author.STAFF,
+            author=author,
+            body=body,
+            is_internal=internal,
+        )
+        message.full_clean()
+        message.save()
+        if not internal:
+            if ticket.first_response_at is None:
+                ticket.first_response_at = message.created_at
+                _record(ticket, "first_response_at", "", message.created_at, actor=author)
+            status_after = status_after or Status.WAITING
+            _queue_email(ticket.pk, "staff_replied", message_id=message.pk)
+        if status_after:
+            _change_status(ticket, status_after, actor=author, label="staff")
+        ticket.save()
+    return message
+
+
+def ticket_mark_spam(*, ticket: Ticket, actor: AbstractBaseUser) -> Ticket:
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if not ticket.is_spam:
+            _record(ticket, "is_spam", False, True, actor=actor)
+            ticket.is_spam = True
+        _change_status(ticket, Status.CLOSED, actor=actor, label="staff")
+        ticket.save()
+    return ticket
+
+
+def tickets_auto_resolve(*, waited: timedelta, now: datetime | None = None) -> int:
+    """Resolve tickets that have waited on the customer for `waited`, telling each customer."""
+    cutoff = (now or timezone.now()) - waited
+    resolved = 0
+    for ticket in Ticket.objects.waiting_since(cutoff).only("pk"):
+        with transaction.atomic():
+            ticket = _locked(ticket)
+            if ticket.status != Status.WAITING or ticket.status_changed_at > cutoff:
+                continue  # the customer answered in the meantime
+            Message.objects.create(
+                ticket=ticket,
+                author_type=Message.Author.SYSTEM,
+                body=_("Resolved automatically: no reply for %(days)d days.")
+                % {"days": waited.days},
+            )
+            _change_status(ticket, Status.RESOLVED, actor=None, label="system")
+            ticket.save()
+            _queue_email(ticket.pk, "auto_resolved")
+            resolved += 1
+    return resolved

@@ -25,11 +25,13 @@ def retry_delay(attempt: int) -> timedelta:
 
 
 @task()
-def send_ticket_email(ticket_id: int, template: str, attempt: int = 1) -> str:
+def send_ticket_email(
+    ticket_id: int, template: str, attempt: int = 1, message_id: int | None = None
+) -> str:
     ticket = Ticket.objects.select_related("assignee").filter(pk=ticket_id).first()
     if ticket is None:
         return "ticket deleted"
-    message = build_email(ticket, template)
+    message = build_email(ticket, template, message_id=message_id)
     if message is None:
         return "no recipient"
     try:
@@ -40,7 +42,7 @@ def send_ticket_email(ticket_id: int, template: str, attempt: int = 1) -> str:
             raise
         # django-tasks has no retries of its own: queue the next attempt, deferred.
         send_ticket_email.using(run_after=timezone.now() + retry_delay(attempt)).enqueue(
-            ticket_id, template, attempt + 1
+            ticket_id, template, attempt + 1, message_id=message_id
         )
         logger.warning(
             "Mail for %s failed (attempt %d), retrying: %s", ticket.reference, attempt, error

@@ -1,0 +1,59 @@
+"""The two support roles and what each may do. One definition, used by the data migration
+and re-applied after every migrate (so permissions of models added later are granted too)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+AGENT = "Support agent"
+LEAD = "Support lead"
+
+AGENT_PERMISSIONS = [
+    ("tickets", "view_ticket"),
+    ("tickets", "change_ticket"),
+    ("tickets", "view_message"),
+    ("tickets", "add_message"),
+    ("tickets", "view_attachment"),
+    ("tickets", "view_ticketevent"),
+    ("tickets", "view_cannedreply"),
+    ("faq", "view_category"),
+    ("faq", "view_article"),
+    ("faq", "view_securitynotice"),
+]
+
+LEAD_PERMISSIONS = [
+    *AGENT_PERMISSIONS,
+    ("tickets", "assign_ticket"),
+    ("tickets", "delete_ticket"),
+    ("tickets", "view_support_analytics"),
+    ("tickets", "view_deflection"),
+    ("tickets", "add_cannedreply"),
+    ("tickets", "change_cannedreply"),
+    ("tickets", "delete_cannedreply"),
+    *[
+        ("faq", f"{action}_{model}")
+        for model in ("category", "article", "securitynotice")
+        for action in ("add", "change", "delete")
+    ],
+    ("faq", "view_articlefeedback"),
+    ("faq", "view_searchquery"),
+]
+
+ROLES = {AGENT: AGENT_PERMISSIONS, LEAD: LEAD_PERMISSIONS}
+ROLE_BY_NAME = {"agent": AGENT, "lead": LEAD}
+
+
+def sync_groups(apps: Any) -> None:
+    """Create both groups and give each exactly its permissions (those that exist yet)."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for group_name, wanted in ROLES.items():
+        group, _created = Group.objects.get_or_create(name=group_name)
+        permissions = [
+            permission
+            for app_label, codename in wanted
+            for permission in Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            )
+        ]
+        group.permissions.set(permissions)

@@ -1,0 +1,30 @@
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.apps import AdminConfig
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+
+class SupportAdminSite(admin.AdminSite):
+    """The admin with the support queue at a glance on its home page."""
+
+    site_header = _("OK Wallet Support")
+    site_title = _("OK Wallet Support")
+    index_title = _("Support desk")
+
+    def index(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
+        from tickets.stats import queue_summary
+
+        extra_context = extra_context or {}
+        if request.user.has_perm("tickets.view_ticket"):
+            extra_context["queue"] = queue_summary()
+        extra_context["can_see_analytics"] = request.user.has_perm("tickets.view_support_analytics")
+        return super().index(request, extra_context)
+
+
+class SupportAdminConfig(AdminConfig):
+    default_site = "wallet_support.admin.SupportAdminSite"
