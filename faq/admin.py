@@ -1,11 +1,14 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from faq.models import Article, ArticleFeedback, Category, SecurityNotice
+from faq.models import Article, ArticleFeedback, Category, SearchQuery, SecurityNotice
 
 
 @admin.register(Category)
@@ -91,3 +94,90 @@ class ArticleFeedbackAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # feedback comes from customers only
+
+
+class SearchResultsFilter(admin.SimpleListFilter):
+    title = _("results")
+    parameter_name = "found"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("no", _("Found nothing")), ("yes", _("Found something"))]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[SearchQuery]
+    ) -> QuerySet[SearchQuery]:
+        if self.value() == "no":
+            return queryset.filter(result_count=0)
+        if self.value() == "yes":
+            return queryset.filter(result_count__gt=0)
+        return queryset
+
+
+class OpenedFilter(admin.SimpleListFilter):
+    title = _("result opened")
+    parameter_name = "opened"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[SearchQuery]
+    ) -> QuerySet[SearchQuery]:
+        if self.value() == "yes":
+            return queryset.exclude(opened_slug="")
+        if self.value() == "no":
+            return queryset.filter(opened_slug="")
+        return queryset
+
+
+@admin.register(SearchQuery)
+class SearchQueryAdmin(admin.ModelAdmin):
+    """The search log, read-only, and a report of what customers search for and cannot find."""
+
+    REPORT_PERIODS = [7, 30]  # days
+    REPORT_ROWS = 20
+
+    list_display = ["query", "language", "result_count", "opened_slug", "created_at"]
+    list_filter = [SearchResultsFilter, OpenedFilter, "language"]
+    search_fields = ["query"]
+    date_hierarchy = "created_at"
+    change_list_template = "admin/faq/searchquery/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # searches come from customers only
+
+    def has_change_permission(self, request: HttpRequest, obj: SearchQuery | None = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        report = path(
+            "report/",
+            self.admin_site.admin_view(self.report_view),
+            name="faq_searchquery_report",
+        )
+        return [report, *super().get_urls()]
+
+    def report_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        periods = []
+        for days in self.REPORT_PERIODS:
+            searches = SearchQuery.objects.since(days)
+            total = searches.count()
+            periods.append(
+                {
+                    "days": days,
+                    "total": total,
+                    "found_nothing": searches.without_results().count(),
+                    "opened": searches.exclude(opened_slug="").count(),
+                    "top": searches.top(self.REPORT_ROWS),
+                    "top_without_results": searches.without_results().top(self.REPORT_ROWS),
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("What customers search for"),
+            "periods": periods,
+        }
+        return TemplateResponse(request, "admin/faq/searchquery/report.html", context)

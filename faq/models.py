@@ -8,12 +8,16 @@ exist in both languages, so they carry both texts on one row.
 from __future__ import annotations
 
 import hashlib
+import re
+from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from faq.rendering import render_markdown
@@ -302,3 +306,148 @@ class ArticleFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article} — {'+' if self.helpful else '-'}"
+
+
+class ArticleSearchDocument(models.Model):
+    """An article as the search index sees it: its fields as space-separated search tokens.
+
+    ``faq.search`` writes one row per article whenever the article is saved (and the row goes
+    with the article when it is deleted). The database indexes these rows by itself: on SQLite
+    triggers copy them into an FTS5 table, on PostgreSQL a generated tsvector column with a GIN
+    index follows them (both created in migration 0002). A later migration that alters this
+    table must recreate those: SQLite rebuilds a table to alter it, which drops its triggers,
+    and PostgreSQL refuses to change a column a generated column depends on.
+    """
+
+    article = models.OneToOneField(
+        Article, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
+    )
+    title = models.TextField(blank=True)
+    keywords = models.TextField(blank=True)
+    summary = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("search document")
+        verbose_name_plural = _("search documents")
+
+    def __str__(self) -> str:
+        return f"search document of article {self.article_id}"
+
+
+class SearchQueryQuerySet(models.QuerySet["SearchQuery"]):
+    def since(self, days: int) -> SearchQueryQuerySet:
+        return self.filter(created_at__gte=timezone.now() - timedelta(days=days))
+
+    def without_results(self) -> SearchQueryQuerySet:
+        return self.filter(result_count=0)
+
+    def top(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The most frequent queries, with how often one of their results was opened."""
+        return list(
+            self.values("query", "language")
+            .annotate(
+                searches=Count("id"),
+                opened=Count("id", filter=~Q(opened_slug="")),
+                found_nothing=Count("id", filter=Q(result_count=0)),
+            )
+            .order_by("-searches", "query", "language")[:limit]
+        )
+
+    def record(
+        self, *, query: str, language: str, result_count: int, previous_token: str = ""
+    ) -> SearchQuery:
+        """Log one search; the query is stored redacted (see ``redact_query``).
+
+        ``previous_token`` is the token of this customer's last search, sent back by the search
+        form. When the new query extends or trims that one within a short while, the customer
+        is still typing (live search) or has pressed Enter on what they typed: the earlier row
+        is updated instead of adding one row per pause in their typing.
+        """
+        text = redact_query(query)[: SearchQuery.MAX_LENGTH]
+        previous = SearchQuery.read_token(previous_token, max_age=SearchQuery.TYPING_WINDOW)
+        if previous is not None:
+            previous_id, previous_language, previous_query = previous
+            same_search = text.startswith(previous_query) or previous_query.startswith(text)
+            if previous_language == language and same_search:
+                updated = self.filter(pk=previous_id).update(query=text, result_count=result_count)
+                if updated:
+                    return SearchQuery(
+                        pk=previous_id, query=text, language=language, result_count=result_count
+                    )
+        return self.create(query=text, language=language, result_count=result_count)
+
+    def mark_opened(self, *, token: str, slug: str) -> bool:
+        """Remember the first result the customer opened from the search behind ``token``."""
+        previous = SearchQuery.read_token(token, max_age=SearchQuery.OPEN_WINDOW)
+        if previous is None:
+            return False
+        return bool(self.filter(pk=previous[0], opened_slug="").update(opened_slug=slug))
+
+
+# Digit runs (possibly grouped by spaces, dots or hyphens) of 4+ digits: phone, card, ID and
+# account numbers, verification codes. A search never needs them, and the log must not hold them.
+_LONG_NUMBER = re.compile(r"(?<!\d)\d(?:[ .\-]?\d){3,}(?!\d)")
+_EMAIL = re.compile(r"[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*")
+
+
+def redact_query(query: str) -> str:
+    """A search query as the analytics log keeps it: case-folded, without personal data."""
+    text = _EMAIL.sub("[email]", query.casefold())
+    text = _LONG_NUMBER.sub("[number]", text)
+    return " ".join(text.split())
+
+
+class SearchQuery(models.Model):
+    """One customer search, for the analytics staff see in the admin. No personal data: no
+    user, no IP address, no cookie, and the query itself is redacted before it is stored."""
+
+    MAX_LENGTH = 200
+    TOKEN_SALT = "faq.search-query"
+    TYPING_WINDOW = 120  # seconds: a refinement within this time is the same search
+    OPEN_WINDOW = 60 * 60 * 24  # seconds: a result opened later is not counted
+
+    query = models.CharField(_("query"), max_length=MAX_LENGTH)
+    language = models.CharField(_("language"), max_length=8, choices=Language)
+    result_count = models.PositiveSmallIntegerField(_("results"))
+    opened_slug = models.SlugField(
+        _("opened article"),
+        max_length=100,
+        blank=True,
+        help_text=_("The first result the customer opened, if any."),
+    )
+    created_at = models.DateTimeField(_("searched at"), auto_now_add=True, db_index=True)
+
+    objects = SearchQueryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("search query")
+        verbose_name_plural = _("search queries")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(language__in=Language.values), name="search_query_language_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.query
+
+    @property
+    def token(self) -> str:
+        """Signed, so a visitor cannot rewrite or mark someone else's row."""
+        return signing.dumps(
+            [self.pk, self.language, self.query], salt=self.TOKEN_SALT, compress=True
+        )
+
+    @classmethod
+    def read_token(cls, token: str, *, max_age: int) -> tuple[int, str, str] | None:
+        if not token:
+            return None
+        try:
+            pk, language, query = signing.loads(token, salt=cls.TOKEN_SALT, max_age=max_age)
+        except (signing.BadSignature, TypeError, ValueError):
+            return None
+        if not isinstance(pk, int) or not isinstance(language, str) or not isinstance(query, str):
+            return None
+        return pk, language, query

@@ -7,6 +7,7 @@ app_name = "faq"
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search_results, name="search"),
+    path("search/open/<slug:slug>/", views.search_open, name="search-open"),
     path("contact/", views.contact, name="contact"),
     path("security/", views.security, name="security"),
     path("categories/<slug:slug>/", views.category_detail, name="category-detail"),

@@ -1,24 +1,42 @@
 import hashlib
 import secrets
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import push_url, replace_url
 from django_htmx.middleware import HtmxDetails
 
 from faq.forms import FeedbackForm
-from faq.models import Article, ArticleFeedback, Category, SecurityNotice, current_language
-from faq.search import normalize_query, search
+from faq.models import (
+    Article,
+    ArticleFeedback,
+    Category,
+    SearchQuery,
+    SecurityNotice,
+    current_language,
+)
+from faq.search import is_too_short, normalize_query, search
 
 VISITOR_COOKIE = "hc_visitor"
 VISITOR_SALT = "faq.visitor"
 RELATED_ARTICLES = 5
 POPULAR_ARTICLES = 8
+LIVE_RESULTS = 5
+LIVE_SEARCH_MIN_LENGTH = 2
+SEARCH_RESULTS_ID = "search-results"
+# The search boxes (templates/includes/search_form.html): "<search_id>-form".
+SEARCH_FORM_IDS = {"page-search-form", "home-search-form", "header-search-form"}
+# The signed token of the customer's last search, sent back by the search form and result
+# links (see SearchQuery.objects.record and mark_opened).
+SEARCH_TOKEN_PARAM = "sl"
 # Shown under the home search box until search analytics (the search issue) can rank them.
 POPULAR_SEARCHES = {
     "zh-hans": ["提现", "充值", "密码", "退款", "验证码"],
@@ -173,21 +191,78 @@ def article_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-Target")
 def search_results(request: HtmxHttpRequest) -> HttpResponse:
+    """The search page, and live results as the customer types (htmx).
+
+    Typing in the search page's own box refreshes its results list; typing in the home or
+    header box fills the small panel under that box. Either way the address becomes this
+    page's, so reloading or coming back shows the same results.
+    """
     query = normalize_query(request.GET.get("q", ""))
     language = current_language()
-    results = list(search(query, language=language)[:20]) if query else []
-    context = {"query": query, "results": results}
-    if query and not results:
+    partial = _wants_partial(request)
+    live_panel = partial and request.htmx.target != SEARCH_RESULTS_ID
+    too_short = bool(query) and is_too_short(query)
+    results = search(query, language=language) if query and not too_short else []
+
+    search_log = None
+    # Log what the customer searched for, not each pause in their typing: live searches only
+    # from two characters on, and a query that extends or trims the previous one (typing on,
+    # or Enter on what was typed) updates that search's row (SearchQuery.objects.record).
+    # A history restore (Back to a live-search address) shows a search again, it is not one.
+    repeat = bool(request.htmx) and request.htmx.history_restore_request
+    if query and not repeat and not (partial and len(query) < LIVE_SEARCH_MIN_LENGTH):
+        search_log = SearchQuery.objects.record(
+            query=query,
+            language=language,
+            result_count=len(results),
+            previous_token=request.GET.get(SEARCH_TOKEN_PARAM, ""),
+        )
+
+    form_id = request.htmx.trigger if partial else None
+    context: dict[str, object] = {
+        "query": query,
+        "results": results,
+        "too_short": too_short,
+        "search_token": search_log.token if search_log else "",
+        "search_token_param": SEARCH_TOKEN_PARAM,
+        "search_form_id": form_id if form_id in SEARCH_FORM_IDS else "page-search-form",
+        "live_results": results[:LIVE_RESULTS],
+    }
+    if query and not results and not live_panel:
         context["popular_articles"] = (
             Article.objects.published()
             .in_language(language)
             .featured()
             .select_related("category")[:POPULAR_ARTICLES]
         )
-    template = "faq/search.html#results" if _wants_partial(request) else "faq/search.html"
-    return TemplateResponse(request, template, context)
+    if live_panel:
+        template = "faq/search.html#live-results"
+    elif partial:
+        template = "faq/search.html#results"
+    else:
+        template = "faq/search.html"
+    response = TemplateResponse(request, template, context)
+    if partial:
+        address = reverse("faq:search") + (f"?{urlencode({'q': query})}" if query else "")
+        # The first live search from another page adds a history entry (Back returns to that
+        # page); later ones, already on the search address, replace it.
+        current = urlsplit(request.htmx.current_url or "").path
+        if current == reverse("faq:search"):
+            replace_url(response, address)
+        else:
+            push_url(response, address)
+    # The page carries this visitor's search token: no shared cache may hand it to another.
+    patch_cache_control(response, private=True)
+    return response
+
+
+@require_GET
+def search_open(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """A search result link: note that the search found something worth opening, then go."""
+    SearchQuery.objects.mark_opened(token=request.GET.get(SEARCH_TOKEN_PARAM, ""), slug=slug)
+    return HttpResponseRedirect(reverse("faq:article-detail", args=[slug]))
 
 
 @require_GET

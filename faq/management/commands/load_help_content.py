@@ -3,6 +3,9 @@
 Idempotent: run it twice and nothing doubles. An article a staff member has edited in the
 admin since the last load is left alone unless --force is given: the loader remembers a
 checksum of what it wrote and compares it with what is in the database now.
+
+The search index follows each article save by itself; the loader rebuilds it at the end
+because faq/content/synonyms.toml, which the index depends on, may have changed too.
 """
 
 import tomllib
@@ -13,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from faq.models import Article, Category, Language, SecurityNotice
+from faq.search import rebuild_index
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 
@@ -55,6 +59,7 @@ class Command(BaseCommand):
                 f"{counts['kept']} article(s) edited by staff were kept; "
                 "use --force to replace them."
             )
+        self.stdout.write(f"Search index rebuilt: {rebuild_index()} articles.")
 
     def _load_categories(self, path: Path) -> dict[str, Category]:
         categories = {}

@@ -1,0 +1,30 @@
+"""Search quality over the shipped help content: recall@3 and MRR on realistic queries."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from faq.models import Article
+from tests.faq.search_metrics import evaluate, load_cases
+
+pytestmark = pytest.mark.django_db
+
+MIN_RECALL_AT_3 = 0.9
+
+
+def test_the_evaluation_set_is_large_and_in_both_languages():
+    cases = load_cases()
+    assert len(cases) >= 40
+    assert {case.language for case in cases} == {"zh-hans", "en"}
+    assert len({case.q for case in cases}) == len(cases)
+
+
+def test_customers_find_the_right_article_in_the_top_three():
+    call_command("load_help_content", stdout=StringIO())
+    published = set(Article.objects.published().values_list("language", "slug"))
+    assert {(case.language, case.expect) for case in load_cases()} <= published
+    report = evaluate()
+    print(report)  # pytest -s shows the figures
+    assert report.recall_at_3 >= MIN_RECALL_AT_3, "\n".join([str(report), *report.misses])
+    assert report.mrr >= 0.8, str(report)
