@@ -55,7 +55,7 @@ def _suggested_articles(subject: str) -> list[Article]:
 
     if len(subject.strip()) < 2:
         return []
-    return list(search(subject, language=current_language())[:SUGGESTIONS])
+    return list(search(subject, language=current_language(), limit=SUGGESTIONS))
 
 
 @require_http_methods(["GET", "POST"])
