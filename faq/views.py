@@ -4,7 +4,9 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
@@ -14,6 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url, replace_url
 from django_htmx.middleware import HtmxDetails
 
+from faq import pagecache
 from faq.forms import FeedbackForm
 from faq.models import (
     Article,
@@ -23,6 +26,7 @@ from faq.models import (
     SecurityNotice,
     current_language,
 )
+from faq.pagecache import CachedPage
 from faq.search import is_too_short, normalize_query, search
 
 VISITOR_COOKIE = "hc_visitor"
@@ -82,6 +86,30 @@ def category_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     language = current_language()
+    page = pagecache.get(language, slug)
+    if page is None:
+        page = _render_article_page(request, language, slug)
+    not_modified = get_conditional_response(
+        request, etag=page.etag, last_modified=page.last_modified
+    )
+    if not_modified is not None:
+        return not_modified
+    # The cached page is the same for everyone but for the visitor's CSRF token and nonce.
+    content = pagecache.personalise(
+        page.content, csrf_token=get_token(request), nonce=str(request.csp_nonce)
+    )
+    response = HttpResponse(content)
+    response["ETag"] = page.etag
+    response["Last-Modified"] = http_date(page.last_modified)
+    # Revalidate every time (cheap, answered with 304), and never share: the page holds the
+    # visitor's own CSRF token in the feedback form.
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
+def _render_article_page(request: HtmxHttpRequest, language: str, slug: str) -> CachedPage:
+    # Read the version first: an edit saved while we render makes this copy stale at once.
+    version = pagecache.content_version()
     # Both translations in one query: the page links to the other one (hreflang, switcher).
     versions = list(Article.objects.published().filter(slug=slug).select_related("category"))
     article = next((a for a in versions if a.language == language), None)
@@ -104,12 +132,6 @@ def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         f"{item.pk}:{item.updated_at.timestamp()}" for item in shown if item is not None
     )
     etag = f'W/"{hashlib.sha256(f"{language}|{fingerprint}".encode()).hexdigest()[:32]}"'
-    not_modified = get_conditional_response(
-        request, etag=etag, last_modified=int(last_modified.timestamp())
-    )
-    if not_modified is not None:
-        return not_modified
-
     context = {
         "article": article,
         "translation": translation,
@@ -117,14 +139,17 @@ def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "page_languages": [version.language for version in versions],
         "feedback": None,
         "feedback_form": FeedbackForm(),
+        "csrf_token": pagecache.CSRF_PLACEHOLDER,
+        "csp_nonce": pagecache.NONCE_PLACEHOLDER,
     }
-    response = TemplateResponse(request, "faq/article_detail.html", context)
-    response["ETag"] = etag
-    response["Last-Modified"] = http_date(last_modified.timestamp())
-    # Revalidate every time (cheap, answered with 304), and never share: the page holds the
-    # visitor's own CSRF token in the feedback form.
-    patch_cache_control(response, private=True, no_cache=True)
-    return response
+    page = CachedPage(
+        version=version,
+        content=render_to_string("faq/article_detail.html", context, request),
+        etag=etag,
+        last_modified=int(last_modified.timestamp()),
+    )
+    pagecache.put(language, slug, page)
+    return page
 
 
 def _visitor_id(request: HtmxHttpRequest) -> str | None:

@@ -20,24 +20,29 @@ $PY manage.py load_help_content >/dev/null
 port=8765
 css=$($PY -c "import json;print(json.load(open('staticfiles/staticfiles.json'))['paths']['css/site.css'])")
 start=".venv/bin/gunicorn -w 2 -k sync -b 127.0.0.1:$port wallet_support.wsgi"
+article="http://127.0.0.1:$port/zh-hans/articles/withdrawal-arrival-time/"
 declare -A urls=(
   [static]="http://127.0.0.1:$port/static/$css"
+  [article]="$article"
+  [article-uncached]="$article"
   [home]="http://127.0.0.1:$port/zh-hans/"
-  [article]="http://127.0.0.1:$port/zh-hans/articles/withdrawal-arrival-time/"
   [category]="http://127.0.0.1:$port/zh-hans/categories/withdrawal/"
 )
+labels=(static article article-uncached home category)
 declare -A rps
 for round in 1 2; do
-  for label in static article home category; do
-    line=$(bash "$HTTP_SH" "$start" "${urls[$label]}" "$label")
+  for label in "${labels[@]}"; do
+    command=$start
+    [[ $label == article-uncached ]] && command="env FAQ_PAGE_CACHE=0 $start"
+    line=$(bash "$HTTP_SH" "$command" "${urls[$label]}" "$label")
     echo "round $round: $line"
     rps[$label]="${rps[$label]:-} $(echo "$line" | awk '{print $2}')"
   done
 done
 best() { printf '%s\n' $1 | sort -g | tail -n 1; }
 static=$(best "${rps[static]}")
-for label in article home category; do
+for label in "${labels[@]:1}"; do
   awk -v l="$label" -v a="$(best "${rps[$label]}")" -v s="$static" \
-    'BEGIN { printf "%-9s %8.1f req/s  ratio to static %.3f\n", l, a, a / s }'
+    'BEGIN { printf "%-17s %8.1f req/s  ratio to static %.3f\n", l, a, a / s }'
 done
 rm -rf "$work"

@@ -131,6 +131,12 @@ if os.environ.get("REDIS_URL"):
         "LOCATION": os.environ["REDIS_URL"],
     }
 
+# --- Help pages -----------------------------------------------------------------------------
+# Article pages are rendered once per worker and kept in memory (faq/pagecache.py); a worker
+# notices an edit made through another worker within this many seconds.
+FAQ_PAGE_CACHE = env_bool("FAQ_PAGE_CACHE", True)
+FAQ_PAGE_CACHE_CHECK_SECONDS = float(os.environ.get("FAQ_PAGE_CACHE_CHECK_SECONDS", "2"))
+
 # --- Background tasks ---------------------------------------------------------------------
 # E-mails leave through a durable queue in the database, after the transaction commits, so a
 # failing mail server never loses or blocks a ticket. `manage.py db_worker` runs the queue.
