@@ -41,6 +41,9 @@ def build_customer_email(
         context = {
             "ticket": ticket,
             "message": message,
+            "transcript": ticket.messages.filter(is_internal=False).select_related("author")
+            if template == "chat_transcript"
+            else (),
             "link": ticket_link(ticket),
             "site_url": settings.SITE_URL,
         }
@@ -69,7 +72,7 @@ def build_staff_email(ticket: Ticket, template: str) -> EmailMultiAlternatives |
 
 
 # Which e-mails go to the customer and which to the assigned agent.
-CUSTOMER_TEMPLATES = {"confirmation", "staff_replied", "auto_resolved"}
+CUSTOMER_TEMPLATES = {"confirmation", "staff_replied", "auto_resolved", "chat_transcript"}
 STAFF_TEMPLATES = {"customer_replied"}
 
 

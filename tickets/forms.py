@@ -232,3 +232,37 @@ class ResolutionForm(forms.Form):
         if cleaned.get("action") == "reopen" and not cleaned.get("comment", "").strip():
             self.add_error("comment", _("Tell us what is still not working."))
         return cleaned
+
+
+class ChatStartForm(forms.Form):
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages={"required": _("Tell us what to call you.")},
+    )
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        help_text=_("We e-mail you the conversation when the chat ends."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={
+            "required": _("Enter your email so we can reply."),
+            "invalid": _("Enter a valid email address, e.g. name@example.com."),
+        },
+    )
+    message = forms.CharField(
+        label=_("Your question"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write your question first.")},
+    )
+
+
+class ChatMessageForm(forms.Form):
+    body = forms.CharField(
+        label=_("Message"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Write a message before sending.")},
+    )

@@ -62,6 +62,7 @@ def attachment_path(instance: Attachment, filename: str) -> str:
 class Kind(models.TextChoices):
     COMPLAINT = "complaint", _("Complaint")
     SUGGESTION = "suggestion", _("Suggestion")
+    QUESTION = "question", _("Question")  # what a chat starts as
 
 
 class Topic(models.TextChoices):

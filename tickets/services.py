@@ -30,12 +30,15 @@ from tickets.models import (
     Status,
     Ticket,
     TicketEvent,
+    Topic,
     new_reference,
 )
 
 __all__ = [
     "TicketClosedError",
     "can_change_status",
+    "chat_end",
+    "chat_start",
     "initial_priority",
     "ticket_add_customer_message",
     "ticket_assign",
@@ -303,7 +306,8 @@ def ticket_reply(
     """A staff member answers the customer (e-mailed) or leaves an internal note (never sent).
 
     A public reply records the first response and, unless told otherwise, waits on the
-    customer; a note changes the status only when asked.
+    customer; a note changes the status only when asked. In a chat the reply is not e-mailed
+    and the chat stays open.
     """
     body = body.strip()
     if not body:
@@ -323,8 +327,12 @@ def ticket_reply(
             if ticket.first_response_at is None:
                 ticket.first_response_at = message.created_at
                 _record(ticket, "first_response_at", "", message.created_at, actor=author)
-            status_after = status_after or Status.WAITING
-            _queue_email(ticket.pk, "staff_replied", message_id=message.pk)
+            if ticket.channel == Channel.CHAT:
+                # The customer is reading live; the whole transcript is e-mailed at the end.
+                status_after = status_after or Status.OPEN
+            else:
+                status_after = status_after or Status.WAITING
+                _queue_email(ticket.pk, "staff_replied", message_id=message.pk)
         if status_after:
             _change_status(ticket, status_after, actor=author, label="staff")
         ticket.save()
@@ -362,3 +370,36 @@ def tickets_auto_resolve(*, waited: timedelta, now: datetime | None = None) -> i
             _queue_email(ticket.pk, "auto_resolved")
             resolved += 1
     return resolved
+
+
+def chat_start(*, name: str, email: str, message: str, language: str) -> Ticket:
+    """A customer opens a chat: a ticket of channel "chat" whose first message is the question."""
+    first_line = " ".join(message.split())
+    subject = first_line if len(first_line) <= 60 else f"{first_line[:59]}…"
+    return ticket_create(
+        kind=Kind.QUESTION,
+        topic=Topic.OTHER,
+        subject=subject or _("Online chat"),
+        description=message,
+        email=email,
+        name=name,
+        language=language,
+        channel=Channel.CHAT,
+    )
+
+
+def chat_end(*, ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
+    """End a chat (the customer or the agent): resolved, and the transcript is e-mailed."""
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if ticket.channel != Channel.CHAT:
+            raise ValidationError(_("Only a chat can be ended."))
+        if ticket.status in {Status.RESOLVED, Status.CLOSED}:
+            return ticket
+        Message.objects.create(
+            ticket=ticket, author_type=Message.Author.SYSTEM, body=_("The chat has ended.")
+        )
+        _change_status(ticket, Status.RESOLVED, actor=actor, label="customer")
+        ticket.save()
+        _queue_email(ticket.pk, "chat_transcript")
+    return ticket

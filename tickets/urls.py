@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import views
+from tickets import chat_views, views
 
 app_name = "tickets"
 
@@ -11,6 +11,11 @@ urlpatterns = [
     path("suggested/<slug:slug>/", views.suggestion_open, name="suggestion-open"),
     path("track/", views.ticket_track, name="track"),
     path("link/<str:token>/", views.ticket_link, name="link"),
+    path("chat/", chat_views.chat_start_view, name="chat-start"),
+    path("chat/<str:reference>/", chat_views.chat_window, name="chat-window"),
+    path("chat/<str:reference>/messages/", chat_views.chat_messages, name="chat-messages"),
+    path("chat/<str:reference>/send/", chat_views.chat_send, name="chat-send"),
+    path("chat/<str:reference>/end/", chat_views.chat_end_view, name="chat-end"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment-download"),
     path("<str:reference>/", views.ticket_detail, name="detail"),
     path("<str:reference>/reply/", views.ticket_reply, name="reply"),

@@ -61,7 +61,9 @@ def _suggested_articles(subject: str) -> list[Article]:
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def ticket_new(request: HtmxHttpRequest) -> HttpResponse:
-    form = TicketForm(request.POST or None, request.FILES or None)
+    # A chat that could not start hands over what the customer typed (tickets.chat_views).
+    draft = request.session.pop("tickets_draft", None) if request.method == "GET" else None
+    form = TicketForm(request.POST or None, request.FILES or None, initial=draft or None)
     refused = ""
     if request.method == "POST" and form.is_valid():
         ip_limited = is_limited("ticket-ip", client_ip(request), settings.TICKETS_RATE_PER_IP)

@@ -1,0 +1,154 @@
+import pytest
+from django.contrib.auth.models import Group
+from django_tasks_db.models import DBTaskResult
+
+from tickets.models import Channel, Kind, Message, Status, Ticket
+from tickets.roles import AGENT
+from tickets.services import ticket_assign, ticket_reply
+
+pytestmark = pytest.mark.django_db
+
+START = "/en/tickets/chat/"
+QUESTION = {"name": "Wang Fang", "email": "wang@example.com", "message": "My top-up is pending"}
+
+
+@pytest.fixture(autouse=True)
+def open_all_day(settings):
+    settings.SUPPORT_HOURS = "00:00–24:00"
+
+
+@pytest.fixture
+def agent(django_user_model):
+    user = django_user_model.objects.create_user(
+        "lili", "lili@okwallet.example", "x", is_staff=True, first_name="Lili"
+    )
+    user.groups.add(Group.objects.get(name=AGENT))
+    return user
+
+
+@pytest.fixture
+def chat(client):
+    response = client.post(START, QUESTION)
+    ticket = Ticket.objects.get()
+    assert response["Location"] == f"/en/tickets/chat/{ticket.reference}/"
+    return ticket
+
+
+def poll(client, ticket, after=0):
+    return client.get(
+        f"/en/tickets/chat/{ticket.reference}/messages/",
+        {"after": after},
+        headers={"HX-Request": "true"},
+    )
+
+
+def test_starting_a_chat_makes_a_chat_ticket_in_the_queue(client, chat):
+    assert (chat.channel, chat.kind, chat.status) == (Channel.CHAT, Kind.QUESTION, Status.NEW)
+    assert (chat.name, chat.email, chat.description) == (
+        "Wang Fang",
+        "wang@example.com",
+        "My top-up is pending",
+    )
+    page = client.get(f"/en/tickets/chat/{chat.reference}/").content.decode()
+    assert "Waiting for an agent to join" in page and "My top-up is pending" in page
+    assert 'hx-trigger="every 2s"' in page
+
+
+def test_name_email_and_question_are_required(client):
+    response = client.post(START, {"name": "", "email": "nope", "message": ""})
+    html = response.content.decode()
+    assert "Tell us what to call you." in html and "Enter a valid email address" in html
+    assert not Ticket.objects.exists()
+
+
+def test_a_poll_returns_only_what_is_new(client, chat, agent):
+    ticket_assign(ticket=chat, assignee=agent, actor=agent)
+    first = ticket_reply(ticket=chat, author=agent, body="Hello, I am looking at it.")
+    response = poll(client, chat)
+    html = response.content.decode()
+    assert "Hello, I am looking at it." in html
+    assert "Lili is chatting with you." in html
+    assert f"after={first.pk}" in html  # the next poll asks only for later messages
+
+    second = ticket_reply(ticket=chat, author=agent, body="It has arrived now.")
+    html = poll(client, chat, after=first.pk).content.decode()
+    assert "It has arrived now." in html and "Hello, I am looking at it." not in html
+    assert f"after={second.pk}" in html
+
+
+def test_agent_chat_replies_are_not_emailed_one_by_one(
+    client, chat, agent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_reply(ticket=chat, author=agent, body="Hi!")
+    chat.refresh_from_db()
+    assert chat.status == Status.OPEN and chat.first_response_at is not None
+    assert not [
+        t for t in DBTaskResult.objects.all() if t.args_kwargs["args"][1] == "staff_replied"
+    ]
+
+
+def test_the_customer_sends_a_message_and_secrets_are_masked(client, chat):
+    response = client.post(
+        f"/en/tickets/chat/{chat.reference}/send/",
+        {"body": "my code is 123456", "after": 0},
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    assert "my code is ******" in html and "123456" not in html
+    assert Message.objects.get().body == "my code is ******"
+    assert 'hx-swap-oob="beforeend:#transcript"' in html
+
+
+def test_html_in_a_message_is_shown_as_text(client, chat):
+    client.post(
+        f"/en/tickets/chat/{chat.reference}/send/", {"body": "<img src=x onerror=alert(1)>"}
+    )
+    html = client.get(f"/en/tickets/chat/{chat.reference}/").content.decode()
+    assert "<img src=x" not in html and "&lt;img src=x" in html
+
+
+def test_ending_the_chat_emails_the_transcript(
+    client, chat, agent, django_capture_on_commit_callbacks
+):
+    ticket_reply(ticket=chat, author=agent, body="Glad to help.")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/en/tickets/chat/{chat.reference}/end/")
+    chat.refresh_from_db()
+    assert chat.status == Status.RESOLVED
+    assert [t.args_kwargs["args"][1] for t in DBTaskResult.objects.all()][-1] == "chat_transcript"
+    html = poll(client, chat, after=0).content.decode()
+    assert "This chat has ended" in html and 'hx-trigger="every 2s"' not in html
+
+    from tickets.emails import build_email
+
+    email = build_email(chat, "chat_transcript")
+    assert "My top-up is pending" in email.body and "Glad to help." in email.body
+
+
+def test_outside_office_hours_the_ticket_form_gets_what_was_typed(client, settings):
+    settings.SUPPORT_HOURS = "00:00–00:00"
+    page = client.get(START).content.decode()
+    assert "Start chat" not in page.split("<form")[1]
+    response = client.post(START, QUESTION)
+    assert response["Location"] == "/en/tickets/new/"
+    form = client.get(response["Location"]).content.decode()
+    assert "My top-up is pending" in form and 'value="wang@example.com"' in form
+    assert not Ticket.objects.exists()
+
+
+def test_another_browser_cannot_read_the_chat(chat):
+    from django.test import Client
+
+    stranger = Client()
+    assert stranger.get(f"/en/tickets/chat/{chat.reference}/").status_code == 404
+    assert stranger.get(f"/en/tickets/chat/{chat.reference}/messages/").status_code == 404
+    assert (
+        stranger.post(f"/en/tickets/chat/{chat.reference}/send/", {"body": "hi"}).status_code == 404
+    )
+
+
+def test_chat_needs_csrf(chat):
+    from django.test import Client
+
+    assert Client(enforce_csrf_checks=True).post(START, QUESTION).status_code == 403

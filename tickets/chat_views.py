@@ -1,0 +1,115 @@
+"""The customer's side of the online chat. A chat is a ticket of channel "chat"."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from faq.models import current_language
+from faq.views import HtmxHttpRequest
+from tickets.availability import chat_is_open
+from tickets.forms import ChatMessageForm, ChatStartForm
+from tickets.models import Channel, Status, Ticket
+from tickets.ratelimit import client_ip, is_limited
+from tickets.services import TicketClosedError, chat_end, chat_start, ticket_add_customer_message
+from tickets.views import _grant_access, _ticket_for_customer, _wants_partial
+
+# What the customer typed when the chat was not available, carried over to the ticket form.
+DRAFT_SESSION_KEY = "tickets_draft"
+
+
+@require_http_methods(["GET", "POST"])
+def chat_start_view(request: HtmxHttpRequest) -> HttpResponse:
+    form = ChatStartForm(request.POST or None)
+    is_open = chat_is_open()
+    refused = False
+    if request.method == "POST" and form.is_valid():
+        if not is_open or request.POST.get("use") == "ticket-form":
+            request.session[DRAFT_SESSION_KEY] = {
+                "name": form.cleaned_data["name"],
+                "email": form.cleaned_data["email"],
+                "description": form.cleaned_data["message"],
+            }
+            return redirect("tickets:new")
+        if is_limited("chat-ip", client_ip(request), settings.TICKETS_RATE_PER_IP):
+            refused = True
+        else:
+            ticket = chat_start(language=current_language(), **form.cleaned_data)
+            _grant_access(request, ticket)
+            return redirect("tickets:chat-window", reference=ticket.reference)
+    return TemplateResponse(
+        request, "tickets/chat_start.html", {"form": form, "is_open": is_open, "refused": refused}
+    )
+
+
+def _chat_for_customer(request: HtmxHttpRequest, reference: str) -> Ticket:
+    ticket = _ticket_for_customer(request, reference)
+    if ticket.channel != Channel.CHAT:
+        raise Http404
+    return ticket
+
+
+def _window_context(ticket: Ticket, after: int = 0, **extra: object) -> dict[str, object]:
+    new_messages = list(
+        ticket.messages.filter(is_internal=False, pk__gt=after).select_related("author")
+    )
+    last_id = new_messages[-1].pk if new_messages else after
+    return {
+        "ticket": ticket,
+        "new_messages": new_messages,
+        "last_id": last_id,
+        "is_live": ticket.status not in {Status.RESOLVED, Status.CLOSED},
+        "form": ChatMessageForm(),
+        **extra,
+    }
+
+
+@require_GET
+def chat_window(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    ticket = _chat_for_customer(request, reference)
+    return TemplateResponse(request, "tickets/chat_window.html", _window_context(ticket))
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def chat_messages(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """What is new since message `after`: polled by htmx every 2 seconds."""
+    ticket = _chat_for_customer(request, reference)
+    try:
+        after = max(int(request.GET.get("after", "0")), 0)
+    except ValueError:
+        after = 0
+    context = _window_context(ticket, after)
+    return TemplateResponse(request, "tickets/chat_window.html#update", context)
+
+
+@require_POST
+def chat_send(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    ticket = _chat_for_customer(request, reference)
+    form = ChatMessageForm(request.POST)
+    if form.is_valid():
+        try:
+            ticket_add_customer_message(ticket=ticket, body=form.cleaned_data["body"])
+        except TicketClosedError:
+            form.add_error(None, "closed")
+    if not _wants_partial(request):
+        return HttpResponseRedirect(reverse("tickets:chat-window", args=[ticket.reference]))
+    try:
+        after = max(int(request.POST.get("after", "0")), 0)
+    except ValueError:
+        after = 0
+    ticket.refresh_from_db()
+    context = _window_context(ticket, after, form=form if form.errors else ChatMessageForm())
+    return TemplateResponse(request, "tickets/chat_window.html#send-result", context)
+
+
+@require_POST
+def chat_end_view(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    ticket = _chat_for_customer(request, reference)
+    chat_end(ticket=ticket)
+    return HttpResponseRedirect(reverse("tickets:chat-window", args=[ticket.reference]))
