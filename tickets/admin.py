@@ -411,31 +411,34 @@ class TicketAdmin(admin.ModelAdmin):
         )
         self.message_user(request, _("%(count)d ticket(s) reassigned.") % {"count": done})
 
+    def _set_choice(
+        self, request: HttpRequest, queryset: QuerySet[Ticket], field: str, choices: Any
+    ) -> None:
+        """Apply the priority or status chosen beside the action menu, through the services."""
+        value = request.POST.get(field, "")
+        if value not in choices.values:
+            self.message_user(
+                request, _("Choose a value beside the action first."), messages.WARNING
+            )
+            return
+        change = {
+            "priority": lambda t: services.ticket_set_priority(
+                ticket=t, priority=value, actor=request.user
+            ),
+            "status": lambda t: services.ticket_change_status(
+                ticket=t, status=value, actor=request.user
+            ),
+        }[field]
+        done = self._apply(request, queryset, change)
+        self.message_user(request, _("%(count)d ticket(s) changed.") % {"count": done})
+
     @admin.action(description=_("Set the priority chosen beside the action"))
     def set_priority(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
-        priority = request.POST.get("priority", "")
-        if priority not in Priority.values:
-            self.message_user(request, _("Choose a priority first."), messages.WARNING)
-            return
-        done = self._apply(
-            request,
-            queryset,
-            lambda t: services.ticket_set_priority(ticket=t, priority=priority, actor=request.user),
-        )
-        self.message_user(request, _("Priority set on %(count)d ticket(s).") % {"count": done})
+        self._set_choice(request, queryset, "priority", Priority)
 
     @admin.action(description=_("Set the status chosen beside the action"))
     def set_status(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
-        status = request.POST.get("status", "")
-        if status not in Status.values:
-            self.message_user(request, _("Choose a status first."), messages.WARNING)
-            return
-        done = self._apply(
-            request,
-            queryset,
-            lambda t: services.ticket_change_status(ticket=t, status=status, actor=request.user),
-        )
-        self.message_user(request, _("Status set on %(count)d ticket(s).") % {"count": done})
+        self._set_choice(request, queryset, "status", Status)
 
     @admin.action(description=_("Mark as spam (closes them)"))
     def mark_as_spam(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:

@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -54,6 +55,14 @@ def _chat_for_customer(request: HtmxHttpRequest, reference: str) -> Ticket:
     return ticket
 
 
+def _after(raw: str | None) -> int:
+    """The id of the last message the window already shows."""
+    try:
+        return max(int(raw or "0"), 0)
+    except ValueError:
+        return 0
+
+
 def _window_context(ticket: Ticket, after: int = 0, **extra: object) -> dict[str, object]:
     new_messages = list(
         ticket.messages.filter(is_internal=False, pk__gt=after).select_related("author")
@@ -80,11 +89,7 @@ def chat_window(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 def chat_messages(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """What is new since message `after`: polled by htmx every 2 seconds."""
     ticket = _chat_for_customer(request, reference)
-    try:
-        after = max(int(request.GET.get("after", "0")), 0)
-    except ValueError:
-        after = 0
-    context = _window_context(ticket, after)
+    context = _window_context(ticket, _after(request.GET.get("after")))
     return TemplateResponse(request, "tickets/chat_window.html#update", context)
 
 
@@ -96,15 +101,13 @@ def chat_send(request: HtmxHttpRequest, reference: str) -> HttpResponse:
         try:
             ticket_add_customer_message(ticket=ticket, body=form.cleaned_data["body"])
         except TicketClosedError:
-            form.add_error(None, "closed")
+            form.add_error("body", _("This chat has ended. Please send a message instead."))
     if not _wants_partial(request):
         return HttpResponseRedirect(reverse("tickets:chat-window", args=[ticket.reference]))
-    try:
-        after = max(int(request.POST.get("after", "0")), 0)
-    except ValueError:
-        after = 0
     ticket.refresh_from_db()
-    context = _window_context(ticket, after, form=form if form.errors else ChatMessageForm())
+    context = _window_context(
+        ticket, _after(request.POST.get("after")), form=form if form.errors else ChatMessageForm()
+    )
     return TemplateResponse(request, "tickets/chat_window.html#send-result", context)
 
 
