@@ -12,13 +12,14 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
-from tickets import services
+from tickets import console, services
 from tickets.models import CannedReply, Deflection, Priority, Status, Ticket, TicketEvent
 
 
@@ -215,6 +216,34 @@ class TicketAdmin(admin.ModelAdmin):
     class Media:
         js = ["js/admin-canned-replies.js"]
         css = {"all": ["css/admin-support.css"]}
+
+    # --- the chat console ------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        def staff_only(view: Any) -> Any:
+            return self.admin_site.admin_view(view)
+
+        console_views = [
+            ("", self.chat_console_view, "chat_console"),
+            ("updates/", console.console_updates, "chat_console_updates"),
+            ("<int:pk>/take/", console.console_take, "chat_take"),
+            ("<int:pk>/send/", console.console_send, "chat_send"),
+            ("<int:pk>/hand-over/", console.console_hand_over, "chat_hand_over"),
+            ("<int:pk>/end/", console.console_end, "chat_end"),
+        ]
+        console_urls = [
+            path(f"chat-console/{route}", staff_only(view), name=f"tickets_ticket_{name}")
+            for route, view, name in console_views
+        ]
+        return console_urls + super().get_urls()
+
+    def chat_console_view(self, request: HttpRequest) -> HttpResponse:
+        admin_context = {
+            **self.admin_site.each_context(request),
+            "title": _("Chat console"),
+            "opts": self.opts,
+        }
+        return console.console_page(request, admin_context)
 
     # --- queries ---------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""When a live chat can be answered: inside the support hours (Beijing time)."""
+"""When a live chat can be answered: inside the support hours (Beijing time), with an agent
+at the chat console."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import re
 from datetime import datetime, time
 
 from django.conf import settings
+from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tickets.presence import any_agent_online
 
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–~]\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -24,3 +29,17 @@ def chat_is_open(now: datetime | None = None) -> bool:
     local = timezone.localtime(now or timezone.now()).time()
     opens, closes = support_hours()
     return opens <= local < closes
+
+
+class ChatAvailability(models.TextChoices):
+    OPEN = "open", _("Agents are online")
+    AFTER_HOURS = "after-hours", _("Outside the support hours")
+    NO_AGENT = "no-agent", _("No agent is online")
+
+
+def chat_availability(now: datetime | None = None) -> ChatAvailability:
+    if not chat_is_open(now):
+        return ChatAvailability.AFTER_HOURS
+    if not any_agent_online():
+        return ChatAvailability.NO_AGENT
+    return ChatAvailability.OPEN

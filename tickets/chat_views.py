@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from faq.models import current_language
 from faq.views import HtmxHttpRequest
-from tickets.availability import chat_is_open
+from tickets.availability import ChatAvailability, chat_availability
 from tickets.forms import ChatMessageForm, ChatStartForm
 from tickets.models import Channel, Status, Ticket
 from tickets.ratelimit import client_ip, is_limited
@@ -27,7 +27,8 @@ DRAFT_SESSION_KEY = "tickets_draft"
 @require_http_methods(["GET", "POST"])
 def chat_start_view(request: HtmxHttpRequest) -> HttpResponse:
     form = ChatStartForm(request.POST or None)
-    is_open = chat_is_open()
+    availability = chat_availability()
+    is_open = availability == ChatAvailability.OPEN
     refused = False
     if request.method == "POST" and form.is_valid():
         if not is_open or request.POST.get("use") == "ticket-form":
@@ -44,7 +45,9 @@ def chat_start_view(request: HtmxHttpRequest) -> HttpResponse:
             _grant_access(request, ticket)
             return redirect("tickets:chat-window", reference=ticket.reference)
     return TemplateResponse(
-        request, "tickets/chat_start.html", {"form": form, "is_open": is_open, "refused": refused}
+        request,
+        "tickets/chat_start.html",
+        {"form": form, "availability": availability, "is_open": is_open, "refused": refused},
     )
 
 

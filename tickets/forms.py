@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from tickets.models import MONEY_TOPICS, Kind, Topic
+from tickets.roles import chat_agents
 from tickets.services import MAX_ATTACHMENTS
 from tickets.uploads import CleanUpload, clean_upload
 
@@ -265,4 +266,15 @@ class ChatMessageForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("Write a message before sending.")},
+    )
+
+
+class ChatHandOverForm(forms.Form):
+    agent = forms.ModelChoiceField(
+        queryset=chat_agents(),
+        label=_("Hand over to"),
+        error_messages={
+            "required": _("Choose the agent to hand the chat to."),
+            "invalid_choice": _("That agent cannot answer chats."),
+        },
     )

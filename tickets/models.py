@@ -115,6 +115,10 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
     def waiting_since(self, cutoff: datetime) -> TicketQuerySet:
         return self.filter(status=Status.WAITING, status_changed_at__lte=cutoff)
 
+    def live_chats(self) -> TicketQuerySet:
+        """Chats a customer may still be typing in."""
+        return self.filter(channel=Channel.CHAT).active()
+
     def most_urgent_first(self) -> TicketQuerySet:
         urgency = models.Case(
             models.When(priority=Priority.URGENT, then=0),
@@ -227,6 +231,10 @@ class Ticket(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status == Status.CLOSED
+
+    @property
+    def is_live_chat(self) -> bool:
+        return self.channel == Channel.CHAT and self.status not in {Status.RESOLVED, Status.CLOSED}
 
 
 class Message(models.Model):

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Q, QuerySet
+
 AGENT = "Support agent"
 LEAD = "Support lead"
 
@@ -57,3 +61,21 @@ def sync_groups(apps: Any) -> None:
             )
         ]
         group.permissions.set(permissions)
+
+
+def chat_agents() -> QuerySet:
+    """Active staff who may answer chats (tickets.change_ticket): whom a chat can go to."""
+    permission = Permission.objects.filter(
+        content_type__app_label="tickets", codename="change_ticket"
+    )
+    return (
+        get_user_model()
+        .objects.filter(is_staff=True, is_active=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(groups__permissions__in=permission)
+            | Q(user_permissions__in=permission)
+        )
+        .distinct()
+        .order_by("first_name", "username")
+    )

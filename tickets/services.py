@@ -16,8 +16,9 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tickets.masking import mask_secrets
 from tickets.models import (
@@ -38,7 +39,10 @@ __all__ = [
     "TicketClosedError",
     "can_change_status",
     "chat_end",
+    "chat_hand_over",
+    "chat_reply",
     "chat_start",
+    "chat_take",
     "initial_priority",
     "ticket_add_customer_message",
     "ticket_assign",
@@ -221,7 +225,8 @@ def ticket_add_customer_message(
         if masked.found:
             ticket.masked_secrets = sorted(set(ticket.masked_secrets) | set(masked.found))
         ticket.save()
-        if ticket.assignee_id:
+        if ticket.assignee_id and ticket.channel != Channel.CHAT:
+            # A chat's agent sees the message live on the console.
             _queue_email(ticket.pk, "customer_replied")
     return message
 
@@ -388,17 +393,98 @@ def chat_start(*, name: str, email: str, message: str, language: str) -> Ticket:
     )
 
 
+def agent_name(agent: AbstractBaseUser) -> str:
+    """How an agent is shown to customers: the first name, else the user name."""
+    return getattr(agent, "first_name", "") or agent.get_username()
+
+
+def _tell_customer(ticket: Ticket, text: str, **values: str) -> Message:
+    """A system line in the chat, in the customer's language whoever caused it."""
+    with translation.override(ticket.language):
+        body = _(text) % values
+    return Message.objects.create(ticket=ticket, author_type=Message.Author.SYSTEM, body=body)
+
+
+def _live_chat(ticket: Ticket) -> Ticket:
+    ticket = _locked(ticket)
+    if not ticket.is_live_chat:
+        raise ValidationError(_("This chat has ended."))
+    return ticket
+
+
+def _check_can_chat(agent: AbstractBaseUser) -> None:
+    if not (agent.is_active and agent.is_staff and agent.has_perm("tickets.change_ticket")):
+        raise ValidationError(_("%(agent)s cannot answer chats.") % {"agent": agent.get_username()})
+
+
+def chat_take(*, ticket: Ticket, agent: AbstractBaseUser) -> Ticket:
+    """An agent joins a waiting chat. Two agents taking it at once: the first one wins."""
+    _check_can_chat(agent)
+    with transaction.atomic():
+        ticket = _live_chat(ticket)
+        if ticket.assignee_id == agent.pk:
+            return ticket
+        if ticket.assignee_id is not None:
+            raise ValidationError(
+                _("%(agent)s has already taken this chat.") % {"agent": agent_name(ticket.assignee)}
+            )
+        _record(ticket, "assignee", "", agent, actor=agent)
+        ticket.assignee = agent
+        _change_status(ticket, Status.OPEN, actor=agent, label="staff")
+        ticket.save()
+        _tell_customer(ticket, gettext_noop("%(agent)s joined the chat."), agent=agent_name(agent))
+    return ticket
+
+
+def chat_hand_over(
+    *, ticket: Ticket, to_agent: AbstractBaseUser, actor: AbstractBaseUser
+) -> Ticket:
+    """The agent in a chat hands it to a colleague; the customer is told who took over."""
+    _check_can_chat(to_agent)
+    with transaction.atomic():
+        ticket = _live_chat(ticket)
+        _check_in_chat(ticket, actor)
+        if ticket.assignee_id == to_agent.pk:
+            raise ValidationError(
+                _("%(agent)s is already in this chat.") % {"agent": agent_name(to_agent)}
+            )
+        previous = ticket.assignee
+        _record(ticket, "assignee", previous, to_agent, actor=actor)
+        ticket.assignee = to_agent
+        _change_status(ticket, Status.OPEN, actor=actor, label="staff")
+        ticket.save()
+        _tell_customer(
+            ticket,
+            gettext_noop("%(old)s handed the chat to %(new)s."),
+            old=agent_name(previous or actor),
+            new=agent_name(to_agent),
+        )
+    return ticket
+
+
+def _check_in_chat(ticket: Ticket, agent: AbstractBaseUser) -> None:
+    if ticket.assignee_id != agent.pk and not agent.has_perm("tickets.assign_ticket"):
+        raise ValidationError(_("Take the chat first: only the agent in a chat can do this."))
+
+
+def chat_reply(*, ticket: Ticket, agent: AbstractBaseUser, body: str) -> Message:
+    """The agent in a chat answers; the customer sees it at the next poll."""
+    with transaction.atomic():
+        _check_in_chat(_live_chat(ticket), agent)
+        return ticket_reply(ticket=ticket, author=agent, body=body)
+
+
 def chat_end(*, ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
-    """End a chat (the customer or the agent): resolved, and the transcript is e-mailed."""
+    """End a chat (the customer, or the agent in it): resolved, and the transcript is e-mailed."""
     with transaction.atomic():
         ticket = _locked(ticket)
         if ticket.channel != Channel.CHAT:
             raise ValidationError(_("Only a chat can be ended."))
         if ticket.status in {Status.RESOLVED, Status.CLOSED}:
             return ticket
-        Message.objects.create(
-            ticket=ticket, author_type=Message.Author.SYSTEM, body=_("The chat has ended.")
-        )
+        if actor is not None:
+            _check_in_chat(ticket, actor)
+        _tell_customer(ticket, gettext_noop("The chat has ended."))
         _change_status(ticket, Status.RESOLVED, actor=actor, label="customer")
         ticket.save()
         _queue_email(ticket.pk, "chat_transcript")

@@ -23,6 +23,7 @@ def queue_summary() -> dict[str, Any]:
         resolved_this_week=Count("pk", filter=Q(resolved_at__gte=week_start)),
         average_satisfaction=Avg("satisfaction"),
     )
+    counts["chats_waiting"] = Ticket.objects.live_chats().filter(assignee__isnull=True).count()
     counts["overdue"] = Ticket.objects.filter(is_spam=False).overdue(now).count()
     # Median over the last 30 days: a few very slow tickets should not hide the typical wait.
     waits = [

@@ -3,6 +3,7 @@ from django.contrib.auth.models import Group
 from django_tasks_db.models import DBTaskResult
 
 from tickets.models import Channel, Kind, Message, Status, Ticket
+from tickets.presence import mark_agent_online
 from tickets.roles import AGENT
 from tickets.services import ticket_assign, ticket_reply
 
@@ -24,6 +25,12 @@ def agent(django_user_model):
     )
     user.groups.add(Group.objects.get(name=AGENT))
     return user
+
+
+@pytest.fixture(autouse=True)
+def agent_at_console(agent):
+    mark_agent_online(agent)
+    return agent
 
 
 @pytest.fixture
@@ -68,12 +75,12 @@ def test_a_poll_returns_only_what_is_new(client, chat, agent):
     html = response.content.decode()
     assert "Hello, I am looking at it." in html
     assert "Lili is chatting with you." in html
-    assert f"after={first.pk}" in html  # the next poll asks only for later messages
+    assert f'id="chat-after" name="after" value="{first.pk}"' in html  # the next poll's cursor
 
     second = ticket_reply(ticket=chat, author=agent, body="It has arrived now.")
     html = poll(client, chat, after=first.pk).content.decode()
     assert "It has arrived now." in html and "Hello, I am looking at it." not in html
-    assert f"after={second.pk}" in html
+    assert f'id="chat-after" name="after" value="{second.pk}"' in html
 
 
 def test_agent_chat_replies_are_not_emailed_one_by_one(
@@ -152,3 +159,16 @@ def test_chat_needs_csrf(chat):
     from django.test import Client
 
     assert Client(enforce_csrf_checks=True).post(START, QUESTION).status_code == 403
+
+
+def test_with_no_agent_at_the_console_the_ticket_form_gets_what_was_typed(client):
+    from django.core.cache import cache
+
+    cache.clear()
+    page = client.get(START).content.decode()
+    assert "All our agents are away from the chat right now." in page
+    assert "Start chat" not in page.split("<form")[1]
+    response = client.post(START, {**QUESTION, "use": "chat"})
+    assert response["Location"] == "/en/tickets/new/"
+    assert "My top-up is pending" in client.get(response["Location"]).content.decode()
+    assert not Ticket.objects.exists()

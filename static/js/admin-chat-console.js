@@ -1,0 +1,25 @@
+// The chat console: keep each transcript scrolled to its newest line, and send on Enter.
+const scrollToEnd = (transcript) => {
+  transcript.scrollTop = transcript.scrollHeight;
+};
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll(".console-transcript").forEach(scrollToEnd);
+});
+
+// Fired for each swapped-in element: a new line (inside a transcript) or a new chat panel.
+document.addEventListener("htmx:oobAfterSwap", (event) => {
+  const element = event.target;
+  if (!(element instanceof Element)) return;
+  const transcript = element.closest(".console-transcript");
+  if (transcript) scrollToEnd(transcript);
+  element.querySelectorAll(".console-transcript").forEach(scrollToEnd);
+});
+
+document.addEventListener("keydown", (event) => {
+  const field = event.target;
+  if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+  if (!field.matches || !field.matches(".console-reply textarea")) return;
+  event.preventDefault();
+  if (field.value.trim()) field.form.requestSubmit();
+});

@@ -1,0 +1,251 @@
+"""The agents' chat console in the admin: waiting chats, take, answer, hand over, end."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django_tasks_db.models import DBTaskResult
+
+from tickets.models import Message, Status, Ticket
+from tickets.presence import any_agent_online, online_agent_ids
+from tickets.roles import AGENT, LEAD
+from tickets.services import chat_start
+
+pytestmark = pytest.mark.django_db
+
+CONSOLE = "/admin/tickets/ticket/chat-console/"
+UPDATES = CONSOLE + "updates/"
+HTMX = {"HX-Request": "true"}
+
+
+def make_staff(django_user_model, username, first_name, role=AGENT):
+    user = django_user_model.objects.create_user(
+        username, f"{username}@okwallet.example", "x", is_staff=True, first_name=first_name
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def console_client(user) -> Client:
+    client = Client()
+    client.cookies["django_language"] = "en"
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def lili(django_user_model):
+    return make_staff(django_user_model, "lili", "Lili")
+
+
+@pytest.fixture
+def wang(django_user_model):
+    return make_staff(django_user_model, "wang", "Wang")
+
+
+@pytest.fixture
+def chat():
+    return chat_start(
+        name="Zhang Wei", email="zhang@example.com", message="充值一直没到账", language="zh-hans"
+    )
+
+
+def state_of(html: str) -> str:
+    return re.search(r'id="console-state" name="shown" value="([^"]*)"', html).group(1)
+
+
+def customer_view(chat: Ticket) -> str:
+    return "\n".join(
+        chat.messages.filter(is_internal=False).order_by("pk").values_list("body", flat=True)
+    )
+
+
+def test_the_console_is_for_chat_agents_only(client, django_user_model, chat):
+    assert client.get(CONSOLE)["Location"].startswith("/admin/login/")
+    no_role = make_staff(django_user_model, "intern", "Intern", role=None)
+    assert console_client(no_role).get(CONSOLE).status_code == 403
+    assert console_client(no_role).get(UPDATES).status_code == 403
+    assert console_client(no_role).post(f"{CONSOLE}{chat.pk}/take/").status_code == 403
+    chat.refresh_from_db()
+    assert chat.assignee is None
+
+
+def test_an_agent_sees_waiting_chats_with_how_long_they_waited(lili, chat):
+    Ticket.objects.filter(pk=chat.pk).update(created_at=chat.created_at - timedelta(minutes=4))
+    html = console_client(lili).get(CONSOLE).content.decode()
+    assert "1 chat waiting" in html
+    assert "Zhang Wei" in html and "充值一直没到账" in html
+    assert "waiting 4\xa0minutes" in html
+    assert 'hx-trigger="every 2s"' in html
+
+
+def test_opening_the_console_puts_the_agent_online(lili, wang):
+    assert not any_agent_online()
+    console_client(lili).get(CONSOLE)
+    assert any_agent_online()
+    assert online_agent_ids([lili.pk, wang.pk]) == {lili.pk}
+
+
+def test_taking_a_chat_tells_the_customer_in_their_language(lili, chat):
+    agent = console_client(lili)
+    html = agent.post(f"{CONSOLE}{chat.pk}/take/", {"shown": ""}, headers=HTMX).content.decode()
+    chat.refresh_from_db()
+    assert chat.assignee == lili and chat.status == Status.OPEN
+    assert f'id="chat-{chat.pk}"' in html  # the chat opens on the agent's console
+    assert "0 chats waiting" in html
+    assert "Lili 已加入对话。" in customer_view(chat)
+
+
+def test_two_agents_cannot_take_the_same_chat(lili, wang, chat):
+    console_client(lili).post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
+    html = console_client(wang).post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX).content.decode()
+    chat.refresh_from_db()
+    assert chat.assignee == lili
+    assert "Lili has already taken this chat." in html
+
+
+def test_updates_bring_each_new_customer_message_once(client, lili, chat):
+    from tickets.services import ticket_add_customer_message
+
+    agent = console_client(lili)
+    agent.post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
+    state = state_of(agent.get(CONSOLE).content.decode())
+    ticket_add_customer_message(ticket=chat, body="订单号 TX-123")
+
+    first = agent.get(UPDATES, {"shown": state}, headers=HTMX).content.decode()
+    assert "订单号 TX-123" in first
+    assert f'hx-swap-oob="beforeend:#transcript-{chat.pk}"' in first
+    second = agent.get(UPDATES, {"shown": state_of(first)}, headers=HTMX).content.decode()
+    assert "订单号 TX-123" not in second
+
+
+def test_the_agent_answers_and_the_customer_sees_it(lili, chat):
+    agent = console_client(lili)
+    agent.post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
+    state = state_of(agent.get(CONSOLE).content.decode())
+    html = agent.post(
+        f"{CONSOLE}{chat.pk}/send/", {"body": "正在为您查询", "shown": state}, headers=HTMX
+    ).content.decode()
+    assert "正在为您查询" in html  # appended to the agent's transcript
+    assert "正在为您查询" in customer_view(chat)
+    assert not [t for t in DBTaskResult.objects.all() if "staff_replied" in str(t.args_kwargs)]
+
+
+def test_an_empty_answer_is_refused_next_to_the_box(lili, chat):
+    agent = console_client(lili)
+    agent.post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
+    html = agent.post(f"{CONSOLE}{chat.pk}/send/", {"body": "  "}, headers=HTMX).content.decode()
+    assert f'id="reply-error-{chat.pk}"' in html and "Write a message before sending." in html
+    assert not chat.messages.filter(author_type=Message.Author.STAFF).exists()
+
+
+def test_only_the_agent_in_the_chat_answers_it(lili, wang, chat):
+    console_client(lili).post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
+    html = (
+        console_client(wang)
+        .post(f"{CONSOLE}{chat.pk}/send/", {"body": "I will take over"}, headers=HTMX)
+        .content.decode()
+    )
+    assert "Take the chat first" in html
+    assert "I will take over" in html  # what was typed is kept
+    assert not chat.messages.filter(author_type=Message.Author.STAFF).exists()
+
+
+def test_handing_a_chat_over(lili, wang, chat):
+    lili_console, wang_console = console_client(lili), console_client(wang)
+    lili_console.post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
+    lili_state = state_of(lili_console.get(CONSOLE).content.decode())
+    wang_state = state_of(wang_console.get(CONSOLE).content.decode())
+    assert wang_state == ""
+
+    html = lili_console.post(
+        f"{CONSOLE}{chat.pk}/hand-over/", {"agent": wang.pk, "shown": lili_state}, headers=HTMX
+    ).content.decode()
+    chat.refresh_from_db()
+    assert chat.assignee == wang
+    assert "now with another agent" in html  # gone from Lili's console
+    assert "Lili 将对话转给了 Wang。" in customer_view(chat)  # the customer's language
+    assert chat.events.filter(field="assignee", new_value__contains="wang").exists()
+
+    wang_html = wang_console.get(UPDATES, {"shown": wang_state}, headers=HTMX).content.decode()
+    assert 'hx-swap-oob="beforeend:#my-chats"' in wang_html and "充值一直没到账" in wang_html
+
+
+def test_a_chat_goes_only_to_an_agent_who_can_answer_it(lili, django_user_model, chat):
+    no_role = make_staff(django_user_model, "intern", "Intern", role=None)
+    agent = console_client(lili)
+    agent.post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
+    state = state_of(agent.get(CONSOLE).content.decode())
+    html = agent.post(
+        f"{CONSOLE}{chat.pk}/hand-over/", {"agent": no_role.pk, "shown": state}, headers=HTMX
+    ).content.decode()
+    assert f'id="chat-alert-{chat.pk}"' in html and "That agent cannot answer chats." in html
+    chat.refresh_from_db()
+    assert chat.assignee == lili
+
+
+def test_an_agent_cannot_hand_over_someone_elses_chat_but_a_lead_can(
+    lili, wang, django_user_model, chat
+):
+    console_client(lili).post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
+    console_client(wang).post(f"{CONSOLE}{chat.pk}/hand-over/", {"agent": wang.pk}, headers=HTMX)
+    chat.refresh_from_db()
+    assert chat.assignee == lili
+
+    lead = make_staff(django_user_model, "mei", "Mei", role=LEAD)
+    console_client(lead).post(f"{CONSOLE}{chat.pk}/hand-over/", {"agent": wang.pk}, headers=HTMX)
+    chat.refresh_from_db()
+    assert chat.assignee == wang
+
+
+def test_the_agent_ends_the_chat_and_the_transcript_is_emailed(
+    lili, chat, django_capture_on_commit_callbacks
+):
+    agent = console_client(lili)
+    agent.post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
+    state = state_of(agent.get(CONSOLE).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        html = agent.post(
+            f"{CONSOLE}{chat.pk}/end/", {"shown": state}, headers=HTMX
+        ).content.decode()
+    chat.refresh_from_db()
+    assert chat.status == Status.RESOLVED
+    assert "聊天已结束。" in customer_view(chat)
+    assert "chat_transcript" in str(DBTaskResult.objects.last().args_kwargs)
+    assert f'id="chat-{chat.pk}" class="chat-panel chat-panel-ended"' in html
+
+
+def test_without_javascript_actions_return_to_the_console(lili, wang, chat):
+    console_client(lili).post(f"{CONSOLE}{chat.pk}/take/")
+    response = console_client(wang).post(f"{CONSOLE}{chat.pk}/take/", follow=True)
+    assert response.redirect_chain[-1][0] == CONSOLE
+    assert "Lili has already taken this chat." in response.content.decode()
+
+
+def test_console_posts_need_csrf(lili, chat):
+    agent = Client(enforce_csrf_checks=True)
+    agent.force_login(lili)
+    assert agent.post(f"{CONSOLE}{chat.pk}/take/").status_code == 403
+
+
+def test_updates_take_a_fixed_number_of_queries(
+    lili, django_user_model, django_assert_max_num_queries
+):
+    agent = console_client(lili)
+    chats = [
+        chat_start(name=f"C{n}", email=f"c{n}@example.com", message="help", language="en")
+        for n in range(8)
+    ]
+    for chat in chats[:4]:
+        agent.post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
+    state = state_of(agent.get(CONSOLE).content.decode())
+    from tickets.services import ticket_add_customer_message
+
+    for chat in chats[:4]:
+        ticket_add_customer_message(ticket=chat, body="still there?")
+    with django_assert_max_num_queries(7):
+        html = agent.get(UPDATES, {"shown": state}, headers=HTMX).content.decode()
+    assert html.count("still there?") == 4

@@ -1,0 +1,207 @@
+"""The agents' chat console, a page of the admin: waiting chats, take one, answer, hand it over,
+end it, with every chat of the agent open at once.
+
+The page polls `updates/` every 2 seconds. What the page already shows travels with each request
+as `shown` ("chat id:last message id,..."), so an answer carries only what is new: lines for the
+open chats, panels for chats just taken or handed over, and the removal of chats that ended.
+Every change goes through tickets/services.py.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+
+from django.contrib import messages
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from tickets.forms import ChatHandOverForm, ChatMessageForm
+from tickets.models import Channel, Message, Ticket
+from tickets.presence import mark_agent_online, online_agent_ids
+from tickets.roles import chat_agents
+from tickets.services import chat_end, chat_hand_over, chat_reply, chat_take
+
+MAX_SHOWN = 50
+TEMPLATE = "admin/tickets/chat_console.html"
+
+
+def parse_shown(raw: str) -> dict[int, int]:
+    """ "12:340,15:377" → {12: 340, 15: 377}; anything malformed is left out."""
+    shown: dict[int, int] = {}
+    for item in raw.split(",")[:MAX_SHOWN]:
+        chat_id, _, last_id = item.partition(":")
+        if chat_id.isdigit() and last_id.isdigit():
+            shown[int(chat_id)] = int(last_id)
+    return shown
+
+
+@dataclass
+class ConsoleState:
+    """What one answer of the console holds, computed in a fixed number of queries."""
+
+    agent: AbstractBaseUser
+    waiting: list[Ticket]
+    mine: list[Ticket]
+    new_panels: list[Ticket]
+    ended_ids: list[int]
+    new_lines: dict[int, list[Message]]
+    shown: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        return ",".join(f"{chat_id}:{last_id}" for chat_id, last_id in self.shown.items())
+
+
+def console_state(agent: AbstractBaseUser, shown: dict[int, int]) -> ConsoleState:
+    live = Ticket.objects.live_chats().order_by("created_at")
+    waiting = list(live.filter(assignee__isnull=True)[:MAX_SHOWN])
+    mine = list(live.filter(assignee=agent)[:MAX_SHOWN])
+    mine_ids = {chat.pk for chat in mine}
+    new_panels = [chat for chat in mine if chat.pk not in shown]
+    conditions = [Q(ticket_id=chat.pk) for chat in new_panels] + [
+        Q(ticket_id=chat_id, pk__gt=last_id)
+        for chat_id, last_id in shown.items()
+        if chat_id in mine_ids
+    ]
+    new_lines: dict[int, list[Message]] = defaultdict(list)
+    if conditions:
+        for message in (
+            Message.objects.filter(reduce(or_, conditions)).select_related("author").order_by("pk")
+        ):
+            new_lines[message.ticket_id].append(message)
+    for chat in mine:
+        chat.console_lines = new_lines[chat.pk]
+        chat.is_new_panel = chat.pk not in shown
+    return ConsoleState(
+        agent=agent,
+        waiting=waiting,
+        mine=mine,
+        new_panels=new_panels,
+        ended_ids=[chat_id for chat_id in shown if chat_id not in mine_ids],
+        new_lines=new_lines,
+        shown={
+            chat.pk: max([shown.get(chat.pk, 0), *(message.pk for message in new_lines[chat.pk])])
+            for chat in mine
+        },
+    )
+
+
+def _check_permission(request: HttpRequest) -> None:
+    if not request.user.has_perm("tickets.change_ticket"):
+        raise PermissionDenied
+
+
+def _hand_over_choices(agent: AbstractBaseUser) -> list[tuple[int, str]]:
+    colleagues = [user for user in chat_agents() if user.pk != agent.pk]
+    online = online_agent_ids(user.pk for user in colleagues)
+    return [
+        (user.pk, f"{user.first_name or user.get_username()}{' ●' if user.pk in online else ''}")
+        for user in sorted(colleagues, key=lambda user: user.pk not in online)
+    ]
+
+
+def _render(
+    request: HttpRequest,
+    template: str,
+    shown: dict[int, int],
+    **extra: object,
+) -> TemplateResponse:
+    mark_agent_online(request.user, request.session)
+    state = console_state(request.user, shown)
+    context = {
+        "console": state,
+        "reply_form": ChatMessageForm(),
+        "hand_over_choices": _hand_over_choices(request.user) if state.new_panels else [],
+        **extra,
+    }
+    return TemplateResponse(request, template, context)
+
+
+@require_GET
+def console_page(request: HttpRequest, admin_context: dict) -> TemplateResponse:
+    _check_permission(request)
+    return _render(request, TEMPLATE, {}, **admin_context)
+
+
+@require_GET
+def console_updates(request: HttpRequest) -> TemplateResponse:
+    _check_permission(request)
+    return _render(request, f"{TEMPLATE}#updates", parse_shown(request.GET.get("shown", "")))
+
+
+def _after_action(
+    request: HttpRequest, error: ValidationError | None = None, **extra: object
+) -> HttpResponse:
+    """htmx: what is new, with the error next to the chat; without JavaScript: back to the page."""
+    if not request.htmx:
+        if error is not None:
+            messages.error(request, " ".join(error.messages))
+        return HttpResponseRedirect(reverse("admin:tickets_ticket_chat_console"))
+    shown = parse_shown(request.POST.get("shown", ""))
+    return _render(request, f"{TEMPLATE}#updates", shown, is_action=True, error=error, **extra)
+
+
+def _chat(pk: int) -> Ticket:
+    return get_object_or_404(Ticket, pk=pk, channel=Channel.CHAT)
+
+
+@require_POST
+def console_take(request: HttpRequest, pk: int) -> HttpResponse:
+    _check_permission(request)
+    chat = _chat(pk)
+    try:
+        chat_take(ticket=chat, agent=request.user)
+    except ValidationError as error:
+        return _after_action(request, error, error_chat_id=chat.pk)
+    return _after_action(request)
+
+
+@require_POST
+def console_send(request: HttpRequest, pk: int) -> HttpResponse:
+    _check_permission(request)
+    chat = _chat(pk)
+    form = ChatMessageForm(request.POST)
+    if form.is_valid():
+        try:
+            chat_reply(ticket=chat, agent=request.user, body=form.cleaned_data["body"])
+        except ValidationError as error:
+            form.add_error("body", error)
+    if form.errors and not request.htmx:
+        return _after_action(request, ValidationError(form.errors["body"]))
+    return _after_action(
+        request, reply_chat=chat, reply_form=form if form.errors else ChatMessageForm()
+    )
+
+
+@require_POST
+def console_hand_over(request: HttpRequest, pk: int) -> HttpResponse:
+    _check_permission(request)
+    chat = _chat(pk)
+    form = ChatHandOverForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors["agent"])
+        chat_hand_over(ticket=chat, to_agent=form.cleaned_data["agent"], actor=request.user)
+    except ValidationError as error:
+        return _after_action(request, error, error_chat_id=chat.pk)
+    return _after_action(request)
+
+
+@require_POST
+def console_end(request: HttpRequest, pk: int) -> HttpResponse:
+    _check_permission(request)
+    chat = _chat(pk)
+    try:
+        chat_end(ticket=chat, actor=request.user)
+    except ValidationError as error:
+        return _after_action(request, error, error_chat_id=chat.pk)
+    return _after_action(request)
