@@ -17,7 +17,7 @@ from tickets.availability import ChatAvailability, chat_availability
 from tickets.forms import ChatMessageForm, ChatStartForm
 from tickets.models import Channel, Status, Ticket
 from tickets.ratelimit import client_ip, is_limited
-from tickets.services import TicketClosedError, chat_end, chat_start, ticket_add_customer_message
+from tickets.services import TicketClosedError, chat_add_customer_message, chat_end, chat_start
 from tickets.views import _grant_access, _ticket_for_customer, _wants_partial
 
 # What the customer typed when the chat was not available, carried over to the ticket form.
@@ -102,7 +102,7 @@ def chat_send(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     form = ChatMessageForm(request.POST)
     if form.is_valid():
         try:
-            ticket_add_customer_message(ticket=ticket, body=form.cleaned_data["body"])
+            chat_add_customer_message(ticket=ticket, body=form.cleaned_data["body"])
         except TicketClosedError:
             form.add_error("body", _("This chat has ended. Please send a message instead."))
     if not _wants_partial(request):

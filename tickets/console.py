@@ -9,6 +9,7 @@ Every change goes through tickets/services.py.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import reduce
@@ -18,12 +19,13 @@ from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from faq.views import HtmxHttpRequest
 from tickets.forms import ChatHandOverForm, ChatMessageForm
 from tickets.models import Channel, Message, Ticket
 from tickets.presence import mark_agent_online, online_agent_ids
@@ -34,13 +36,15 @@ MAX_SHOWN = 50
 TEMPLATE = "admin/tickets/chat_console.html"
 
 
+_SHOWN_ITEM = re.compile(r"([0-9]{1,18}):([0-9]{1,18})")
+
+
 def parse_shown(raw: str) -> dict[int, int]:
     """ "12:340,15:377" → {12: 340, 15: 377}; anything malformed is left out."""
     shown: dict[int, int] = {}
     for item in raw.split(",")[:MAX_SHOWN]:
-        chat_id, _, last_id = item.partition(":")
-        if chat_id.isdigit() and last_id.isdigit():
-            shown[int(chat_id)] = int(last_id)
+        if match := _SHOWN_ITEM.fullmatch(item.strip()):
+            shown[int(match[1])] = int(match[2])
     return shown
 
 
@@ -95,7 +99,7 @@ def console_state(agent: AbstractBaseUser, shown: dict[int, int]) -> ConsoleStat
     )
 
 
-def _check_permission(request: HttpRequest) -> None:
+def _check_permission(request: HtmxHttpRequest) -> None:
     if not request.user.has_perm("tickets.change_ticket"):
         raise PermissionDenied
 
@@ -110,7 +114,7 @@ def _hand_over_choices(agent: AbstractBaseUser) -> list[tuple[int, str]]:
 
 
 def _render(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     template: str,
     shown: dict[int, int],
     **extra: object,
@@ -127,19 +131,19 @@ def _render(
 
 
 @require_GET
-def console_page(request: HttpRequest, admin_context: dict) -> TemplateResponse:
+def console_page(request: HtmxHttpRequest, admin_context: dict) -> TemplateResponse:
     _check_permission(request)
     return _render(request, TEMPLATE, {}, **admin_context)
 
 
 @require_GET
-def console_updates(request: HttpRequest) -> TemplateResponse:
+def console_updates(request: HtmxHttpRequest) -> TemplateResponse:
     _check_permission(request)
     return _render(request, f"{TEMPLATE}#updates", parse_shown(request.GET.get("shown", "")))
 
 
 def _after_action(
-    request: HttpRequest, error: ValidationError | None = None, **extra: object
+    request: HtmxHttpRequest, error: ValidationError | None = None, **extra: object
 ) -> HttpResponse:
     """htmx: what is new, with the error next to the chat; without JavaScript: back to the page."""
     if not request.htmx:
@@ -155,7 +159,7 @@ def _chat(pk: int) -> Ticket:
 
 
 @require_POST
-def console_take(request: HttpRequest, pk: int) -> HttpResponse:
+def console_take(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     _check_permission(request)
     chat = _chat(pk)
     try:
@@ -166,7 +170,7 @@ def console_take(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def console_send(request: HttpRequest, pk: int) -> HttpResponse:
+def console_send(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     _check_permission(request)
     chat = _chat(pk)
     form = ChatMessageForm(request.POST)
@@ -183,7 +187,7 @@ def console_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def console_hand_over(request: HttpRequest, pk: int) -> HttpResponse:
+def console_hand_over(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     _check_permission(request)
     chat = _chat(pk)
     form = ChatHandOverForm(request.POST)
@@ -197,7 +201,7 @@ def console_hand_over(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def console_end(request: HttpRequest, pk: int) -> HttpResponse:
+def console_end(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     _check_permission(request)
     chat = _chat(pk)
     try:

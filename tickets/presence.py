@@ -14,7 +14,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 
-ONLINE_FOR_SECONDS = 60
+# Browsers poll a background tab about once a minute; a little longer keeps its agent online.
+ONLINE_FOR_SECONDS = 150
 # The console polls every 2 seconds; the agent's session remembers when the mark was last
 # written, so the shared cache (the database, unless REDIS_URL is set) is written far less.
 REFRESH_AFTER_SECONDS = 20

@@ -63,7 +63,7 @@ def sync_groups(apps: Any) -> None:
         group.permissions.set(permissions)
 
 
-def chat_agents() -> QuerySet:
+def chat_agents() -> QuerySet[Any]:
     """Active staff who may answer chats (tickets.change_ticket): whom a chat can go to."""
     permission = Permission.objects.filter(
         content_type__app_label="tickets", codename="change_ticket"

@@ -38,6 +38,7 @@ from tickets.models import (
 __all__ = [
     "TicketClosedError",
     "can_change_status",
+    "chat_add_customer_message",
     "chat_end",
     "chat_hand_over",
     "chat_reply",
@@ -468,10 +469,21 @@ def _check_in_chat(ticket: Ticket, agent: AbstractBaseUser) -> None:
 
 
 def chat_reply(*, ticket: Ticket, agent: AbstractBaseUser, body: str) -> Message:
-    """The agent in a chat answers; the customer sees it at the next poll."""
+    """The agent in a chat answers; the customer sees it at the next poll. Only the agent who
+    took the chat answers in it, so the customer always knows who is talking."""
     with transaction.atomic():
-        _check_in_chat(_live_chat(ticket), agent)
+        if _live_chat(ticket).assignee_id != agent.pk:
+            raise ValidationError(_("Take the chat first: only the agent in a chat can do this."))
         return ticket_reply(ticket=ticket, author=agent, body=body)
+
+
+def chat_add_customer_message(*, ticket: Ticket, body: str) -> Message:
+    """The customer writes in a live chat. Once it has ended, a message would reopen it
+    behind the agent's back: the customer follows up on the ticket page instead."""
+    with transaction.atomic():
+        if not _locked(ticket).is_live_chat:
+            raise TicketClosedError
+        return ticket_add_customer_message(ticket=ticket, body=body)
 
 
 def chat_end(*, ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:

@@ -22,6 +22,7 @@ class SupportAdminSite(admin.AdminSite):
         extra_context = extra_context or {}
         if request.user.has_perm("tickets.view_ticket"):
             extra_context["queue"] = queue_summary()
+        extra_context["can_chat"] = request.user.has_perm("tickets.change_ticket")
         extra_context["can_see_analytics"] = request.user.has_perm("tickets.view_support_analytics")
         return super().index(request, extra_context)
 

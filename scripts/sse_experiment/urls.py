@@ -18,7 +18,8 @@ HOLD_SECONDS = float(os.environ.get("SSE_HOLD_SECONDS", "10"))
 
 def chat_events(request: HttpRequest, reference: str) -> StreamingHttpResponse:
     ticket = _chat_for_customer(request, reference)
-    after = int(request.GET.get("after", "0"))
+    after_text = request.GET.get("after", "0")
+    after = int(after_text) if after_text.isascii() and after_text.isdigit() else 0
 
     def stream() -> Iterator[str]:
         nonlocal after
@@ -29,7 +30,8 @@ def chat_events(request: HttpRequest, reference: str) -> StreamingHttpResponse:
                 ticket=ticket, is_internal=False, pk__gt=after
             ).values_list("pk", "body"):
                 after = pk
-                yield f"id: {pk}\ndata: {body}\n\n"
+                data = "\ndata: ".join(body.splitlines())  # one data line per line of text
+                yield f"id: {pk}\ndata: {data}\n\n"
             time.sleep(1)
 
     return StreamingHttpResponse(stream(), content_type="text/event-stream")

@@ -23,3 +23,20 @@ document.addEventListener("keydown", (event) => {
   event.preventDefault();
   if (field.value.trim()) field.form.requestSubmit();
 });
+
+// A chat that comes back (handed back to this agent) replaces its old, ended panel.
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const fragment = event.detail.fragment;
+  if (!fragment || !fragment.querySelectorAll) return;
+  fragment.querySelectorAll(".chat-panel[id]").forEach((panel) => {
+    const old = document.getElementById(panel.id);
+    if (old) old.remove();
+  });
+});
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("[data-dismiss-chat]");
+  if (!button) return;
+  const panel = document.getElementById(button.dataset.dismissChat);
+  if (panel) panel.remove();
+});

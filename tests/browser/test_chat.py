@@ -65,10 +65,12 @@ def test_a_customer_and_an_agent_chat_live(page: Page, console: Page, live_serve
     page.locator("#chat-body").fill("订单号是 TX-20261124-7")
     page.get_by_role("button", name="发送").click()
     expect(panel.locator(".console-transcript")).to_contain_text("TX-20261124-7", timeout=LIVE)
+    expect(page.locator("#chat-body")).to_have_value("")
     # Each line arrives once, however the polls and the sends interleave.
     expect(page.locator("#transcript li", has_text="您好，我来帮您查一下。")).to_have_count(1)
     expect(panel.locator("li", has_text="TX-20261124-7")).to_have_count(1)
 
     panel.get_by_role("button", name="结束聊天").click()
     expect(page.locator("#chat-status")).to_contain_text("聊天已结束", timeout=LIVE)
+    expect(page.locator("#chat-form")).to_have_count(0)  # nothing more can be sent into it
     expect(console.locator(f"#chat-{chat.pk}")).to_contain_text("这个对话已结束")

@@ -172,3 +172,34 @@ def test_with_no_agent_at_the_console_the_ticket_form_gets_what_was_typed(client
     assert response["Location"] == "/en/tickets/new/"
     assert "My top-up is pending" in client.get(response["Location"]).content.decode()
     assert not Ticket.objects.exists()
+
+
+def test_after_the_chat_ended_a_message_is_refused_and_kept(client, chat, agent):
+    from tickets.services import chat_end, chat_take
+
+    chat_take(ticket=chat, agent=agent)
+    chat_end(ticket=chat, actor=agent)
+    html = client.post(
+        f"/en/tickets/chat/{chat.reference}/send/",
+        {"body": "One more question", "after": 0},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    chat.refresh_from_db()
+    assert chat.status == Status.RESOLVED  # not reopened behind the agent's back
+    assert "The chat ended before this message was sent" in html and "One more question" in html
+    assert 'id="chat-form"' not in html  # the box is gone, the follow-up link is there
+    assert not chat.messages.filter(author_type=Message.Author.CUSTOMER).exists()
+
+
+def test_customer_chat_messages_do_not_email_the_agent(
+    client, chat, agent, django_capture_on_commit_callbacks
+):
+    from tickets.services import chat_take
+
+    chat_take(ticket=chat, agent=agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/en/tickets/chat/{chat.reference}/send/", {"body": "Still there?"})
+    assert Message.objects.filter(body="Still there?").exists()
+    assert not [
+        t for t in DBTaskResult.objects.all() if t.args_kwargs["args"][1] == "customer_replied"
+    ]

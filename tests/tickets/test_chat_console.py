@@ -150,7 +150,7 @@ def test_only_the_agent_in_the_chat_answers_it(lili, wang, chat):
         .content.decode()
     )
     assert "Take the chat first" in html
-    assert "I will take over" in html  # what was typed is kept
+    assert f'id="reply-body-{chat.pk}"' not in html  # the box, with what was typed, stays
     assert not chat.messages.filter(author_type=Message.Author.STAFF).exists()
 
 
@@ -166,7 +166,7 @@ def test_handing_a_chat_over(lili, wang, chat):
     ).content.decode()
     chat.refresh_from_db()
     assert chat.assignee == wang
-    assert "now with another agent" in html  # gone from Lili's console
+    assert "now with another agent" in html  # Lili's console says so
     assert "Lili 将对话转给了 Wang。" in customer_view(chat)  # the customer's language
     assert chat.events.filter(field="assignee", new_value__contains="wang").exists()
 
@@ -215,7 +215,7 @@ def test_the_agent_ends_the_chat_and_the_transcript_is_emailed(
     assert chat.status == Status.RESOLVED
     assert "聊天已结束。" in customer_view(chat)
     assert "chat_transcript" in str(DBTaskResult.objects.last().args_kwargs)
-    assert f'id="chat-{chat.pk}" class="chat-panel chat-panel-ended"' in html
+    assert f'id="chat-actions-{chat.pk}" hx-swap-oob="true"' in html  # the panel says so
 
 
 def test_without_javascript_actions_return_to_the_console(lili, wang, chat):
@@ -249,3 +249,66 @@ def test_updates_take_a_fixed_number_of_queries(
     with django_assert_max_num_queries(7):
         html = agent.get(UPDATES, {"shown": state}, headers=HTMX).content.decode()
     assert html.count("still there?") == 4
+
+
+def test_a_chat_handed_back_opens_again_on_the_console(lili, wang, chat):
+    lili_console = console_client(lili)
+    lili_console.post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
+    state = state_of(lili_console.get(CONSOLE).content.decode())
+    html = lili_console.post(
+        f"{CONSOLE}{chat.pk}/hand-over/", {"agent": wang.pk, "shown": state}, headers=HTMX
+    ).content.decode()
+    state = state_of(html)
+    assert state == ""
+    console_client(wang).post(f"{CONSOLE}{chat.pk}/hand-over/", {"agent": lili.pk}, headers=HTMX)
+    html = lili_console.get(UPDATES, {"shown": state}, headers=HTMX).content.decode()
+    assert 'hx-swap-oob="beforeend:#my-chats"' in html and "Wang 将对话转给了 Lili。" in html
+
+
+@pytest.mark.parametrize("shown", ["²:1", "1:²", "1:" + "9" * 5000, "x", ":", "1:2:3,,"])
+def test_a_malformed_console_state_is_ignored(lili, chat, shown):
+    response = console_client(lili).get(UPDATES, {"shown": shown}, headers=HTMX)
+    assert response.status_code == 200 and "1 chat waiting" in response.content.decode()
+
+
+@pytest.mark.parametrize("agent", ["", "abc", "999999"])
+def test_a_hand_over_without_a_valid_agent_says_so(lili, chat, agent):
+    client = console_client(lili)
+    client.post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
+    html = client.post(
+        f"{CONSOLE}{chat.pk}/hand-over/", {"agent": agent, "shown": f"{chat.pk}:0"}, headers=HTMX
+    ).content.decode()
+    assert f'id="chat-alert-{chat.pk}"' in html
+    assert "Choose the agent" in html or "cannot answer chats" in html
+    chat.refresh_from_db()
+    assert chat.assignee == lili
+
+
+def test_colleagues_online_are_offered_first_for_a_hand_over(lili, wang, django_user_model, chat):
+    make_staff(django_user_model, "an", "An")
+    console_client(wang).get(CONSOLE)  # Wang opens the console: online
+    agent = console_client(lili)
+    agent.post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
+    html = agent.get(CONSOLE).content.decode()
+    options = re.findall(r'<option value="\d+">([^<]+)</option>', html)
+    assert options == ["Wang ●", "An"]
+
+
+def test_a_lead_must_take_a_chat_before_answering_it(django_user_model, chat):
+    lead = make_staff(django_user_model, "mei", "Mei", role=LEAD)
+    html = (
+        console_client(lead)
+        .post(f"{CONSOLE}{chat.pk}/send/", {"body": "Hello"}, headers=HTMX)
+        .content.decode()
+    )
+    assert "Take the chat first" in html
+    assert not chat.messages.exists()
+
+
+def test_the_chats_link_shows_only_to_staff_who_can_answer_chats(lili, django_user_model):
+    viewer = make_staff(django_user_model, "viewer", "Viewer", role=None)
+    from django.contrib.auth.models import Permission
+
+    viewer.user_permissions.add(Permission.objects.get(codename="view_ticket"))
+    assert CONSOLE not in console_client(viewer).get("/admin/").content.decode()
+    assert CONSOLE in console_client(lili).get("/admin/").content.decode()
