@@ -1,6 +1,7 @@
 """Tags every page uses: hreflang alternates, the language switch and structured data."""
 
 import json
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +20,22 @@ def _available_languages(context: template.Context) -> list[str]:
     return context.get("page_languages") or [code for code, _name in settings.LANGUAGES]
 
 
+@lru_cache(maxsize=4096)
+def _translate_path(path: str, code: str, active_language: str | None) -> str:
+    return translate_url(path, code)
+
+
+def _translated_path(path: str, code: str) -> str:
+    """translate_url resolves and reverses the path (with the active language's URL prefix):
+    the same answer every time, so each worker remembers it."""
+    return _translate_path(path, code, get_language())
+
+
+@lru_cache(maxsize=16)
+def _switch_url(code: str) -> str:
+    return reverse("switch-language", args=[code])
+
+
 @register.inclusion_tag("includes/alternates.html", takes_context=True)
 def language_alternates(context: template.Context) -> dict[str, Any]:
     request = context["request"]
@@ -28,10 +45,10 @@ def language_alternates(context: template.Context) -> dict[str, Any]:
     return {
         "canonical": request.build_absolute_uri(path),
         "alternates": [
-            {"code": code, "url": request.build_absolute_uri(translate_url(path, code))}
+            {"code": code, "url": request.build_absolute_uri(_translated_path(path, code))}
             for code in languages
         ],
-        "x_default": request.build_absolute_uri(translate_url(path, default)),
+        "x_default": request.build_absolute_uri(_translated_path(path, default)),
     }
 
 
@@ -50,7 +67,7 @@ def language_switch(context: template.Context) -> dict[str, Any]:
                 "code": code,
                 "name": name,
                 "current": code == current,
-                "switch_url": f"{reverse('switch-language', args=[code])}?{query}",
+                "switch_url": f"{_switch_url(code)}?{query}",
             }
         )
     return {"links": links}
