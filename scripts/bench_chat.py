@@ -27,16 +27,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+from benchlib import BASE_DIR, free_port, gunicorn, prepared_environment
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 POLL_EVERY = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def server_cpu_seconds(master_pid: int) -> float:
@@ -171,8 +165,7 @@ def agent_answers(every: float, stop: threading.Event, written: list[int]) -> No
 
 def start_server(env: dict[str, str], port: int, log: Path, settings: str) -> subprocess.Popen:
     server = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "-w", "2", "-k", "sync", "--pythonpath", "scripts",
-         "-b", f"127.0.0.1:{port}", "wallet_support.wsgi"],
+        [*gunicorn(port), "--pythonpath", "scripts"],
         env={**env, "DJANGO_SETTINGS_MODULE": settings}, cwd=BASE_DIR,
         stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -224,26 +217,7 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-chat-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "wallet_support.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "bench-only-" + "x" * 40,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "DJANGO_PRIVATE_MEDIA_ROOT": str(work / "private"),
-        "TICKETS_RATE_PER_IP": "1000000/3600",
-        "SSE_HOLD_SECONDS": "10",
-    }
-    manage = [PYTHON, str(BASE_DIR / "manage.py")]
-    for command in (
-        ["migrate", "-v0"],
-        ["createcachetable"],
-        ["collectstatic", "--noinput", "-v0"],
-    ):
-        subprocess.run([*manage, *command], env=env, check=True, cwd=BASE_DIR)
+    env = prepared_environment(work, SSE_HOLD_SECONDS="10")
     os.environ.update(env)
     sys.path.insert(0, str(BASE_DIR))
     chats = seed(args.chats)

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,14 +22,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlencode
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from benchlib import BASE_DIR, free_port, gunicorn, prepared_environment
 
 
 def wait_until_up(port: int, timeout: float = 30) -> None:
@@ -93,32 +84,13 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-tickets-"))
     database = work / "bench.sqlite3"
-    env = {
-        **os.environ,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": "bench-only-" + "x" * 40,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{database}",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "DJANGO_PRIVATE_MEDIA_ROOT": str(work / "private"),
-        "TICKETS_RATE_PER_IP": "1000000/3600",
-        "TICKETS_RATE_PER_EMAIL": "1000000/3600",
-    }
-    manage = [PYTHON, str(BASE_DIR / "manage.py")]
-    for command in (
-        ["migrate", "-v0"],
-        ["createcachetable"],
-        ["collectstatic", "--noinput", "-v0"],
-    ):
-        subprocess.run([*manage, *command], env=env, check=True, cwd=BASE_DIR)
+    env = prepared_environment(work)
 
     port = free_port()
     log_path = work / "gunicorn.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "-w", str(args.workers), "-k", "sync",
-             "-b", f"127.0.0.1:{port}", "wallet_support.wsgi"],
+            gunicorn(port, args.workers),
             env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
