@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time
+from enum import StrEnum
 
 from django.conf import settings
-from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from tickets.presence import any_agent_online
 
@@ -31,10 +30,10 @@ def chat_is_open(now: datetime | None = None) -> bool:
     return opens <= local < closes
 
 
-class ChatAvailability(models.TextChoices):
-    OPEN = "open", _("Agents are online")
-    AFTER_HOURS = "after-hours", _("Outside the support hours")
-    NO_AGENT = "no-agent", _("No agent is online")
+class ChatAvailability(StrEnum):
+    OPEN = "open"
+    AFTER_HOURS = "after-hours"
+    NO_AGENT = "no-agent"
 
 
 def chat_availability(now: datetime | None = None) -> ChatAvailability:

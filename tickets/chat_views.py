@@ -28,10 +28,9 @@ DRAFT_SESSION_KEY = "tickets_draft"
 def chat_start_view(request: HtmxHttpRequest) -> HttpResponse:
     form = ChatStartForm(request.POST or None)
     availability = chat_availability()
-    is_open = availability == ChatAvailability.OPEN
     refused = False
     if request.method == "POST" and form.is_valid():
-        if not is_open or request.POST.get("use") == "ticket-form":
+        if availability != ChatAvailability.OPEN or request.POST.get("use") == "ticket-form":
             request.session[DRAFT_SESSION_KEY] = {
                 "name": form.cleaned_data["name"],
                 "email": form.cleaned_data["email"],
@@ -47,7 +46,7 @@ def chat_start_view(request: HtmxHttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "tickets/chat_start.html",
-        {"form": form, "availability": availability, "is_open": is_open, "refused": refused},
+        {"form": form, "availability": availability, "refused": refused},
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
@@ -30,7 +31,7 @@ from tickets.forms import ChatHandOverForm, ChatMessageForm
 from tickets.models import Channel, Message, Ticket
 from tickets.presence import mark_agent_online, online_agent_ids
 from tickets.roles import chat_agents
-from tickets.services import chat_end, chat_hand_over, chat_reply, chat_take
+from tickets.services import agent_name, chat_end, chat_hand_over, chat_reply, chat_take
 
 MAX_SHOWN = 50
 TEMPLATE = "admin/tickets/chat_console.html"
@@ -50,31 +51,31 @@ def parse_shown(raw: str) -> dict[int, int]:
 
 @dataclass
 class ConsoleState:
-    """What one answer of the console holds, computed in a fixed number of queries."""
+    """What one answer of the console holds, computed in a fixed number of queries. Each of
+    the agent's chats carries `console_lines` (what the page lacks) and `is_new_panel`."""
 
-    agent: AbstractBaseUser
     waiting: list[Ticket]
     mine: list[Ticket]
-    new_panels: list[Ticket]
     ended_ids: list[int]
-    new_lines: dict[int, list[Message]]
     shown: dict[int, int] = field(default_factory=dict)
 
     @property
     def state(self) -> str:
         return ",".join(f"{chat_id}:{last_id}" for chat_id, last_id in self.shown.items())
 
+    @property
+    def has_new_panels(self) -> bool:
+        return any(chat.is_new_panel for chat in self.mine)
+
 
 def console_state(agent: AbstractBaseUser, shown: dict[int, int]) -> ConsoleState:
     live = Ticket.objects.live_chats().order_by("created_at")
     waiting = list(live.filter(assignee__isnull=True)[:MAX_SHOWN])
     mine = list(live.filter(assignee=agent)[:MAX_SHOWN])
-    mine_ids = {chat.pk for chat in mine}
-    new_panels = [chat for chat in mine if chat.pk not in shown]
-    conditions = [Q(ticket_id=chat.pk) for chat in new_panels] + [
-        Q(ticket_id=chat_id, pk__gt=last_id)
-        for chat_id, last_id in shown.items()
-        if chat_id in mine_ids
+    # A new panel shows the whole chat; a shown one gets the lines after its last.
+    conditions = [
+        Q(ticket_id=chat.pk, pk__gt=shown[chat.pk]) if chat.pk in shown else Q(ticket_id=chat.pk)
+        for chat in mine
     ]
     new_lines: dict[int, list[Message]] = defaultdict(list)
     if conditions:
@@ -85,15 +86,13 @@ def console_state(agent: AbstractBaseUser, shown: dict[int, int]) -> ConsoleStat
     for chat in mine:
         chat.console_lines = new_lines[chat.pk]
         chat.is_new_panel = chat.pk not in shown
+    mine_ids = {chat.pk for chat in mine}
     return ConsoleState(
-        agent=agent,
         waiting=waiting,
         mine=mine,
-        new_panels=new_panels,
         ended_ids=[chat_id for chat_id in shown if chat_id not in mine_ids],
-        new_lines=new_lines,
         shown={
-            chat.pk: max([shown.get(chat.pk, 0), *(message.pk for message in new_lines[chat.pk])])
+            chat.pk: max([shown.get(chat.pk, 0), *(line.pk for line in chat.console_lines)])
             for chat in mine
         },
     )
@@ -108,7 +107,7 @@ def _hand_over_choices(agent: AbstractBaseUser) -> list[tuple[int, str]]:
     colleagues = [user for user in chat_agents() if user.pk != agent.pk]
     online = online_agent_ids(user.pk for user in colleagues)
     return [
-        (user.pk, f"{user.first_name or user.get_username()}{' ●' if user.pk in online else ''}")
+        (user.pk, f"{agent_name(user)}{' ●' if user.pk in online else ''}")
         for user in sorted(colleagues, key=lambda user: user.pk not in online)
     ]
 
@@ -123,8 +122,7 @@ def _render(
     state = console_state(request.user, shown)
     context = {
         "console": state,
-        "reply_form": ChatMessageForm(),
-        "hand_over_choices": _hand_over_choices(request.user) if state.new_panels else [],
+        "hand_over_choices": _hand_over_choices(request.user) if state.has_new_panels else [],
         **extra,
     }
     return TemplateResponse(request, template, context)
@@ -158,15 +156,22 @@ def _chat(pk: int) -> Ticket:
     return get_object_or_404(Ticket, pk=pk, channel=Channel.CHAT)
 
 
-@require_POST
-def console_take(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def _chat_action(
+    request: HtmxHttpRequest, pk: int, change: Callable[[Ticket], object]
+) -> HttpResponse:
+    """Take, hand over or end: the service decides; a refusal is shown next to the chat."""
     _check_permission(request)
     chat = _chat(pk)
     try:
-        chat_take(ticket=chat, agent=request.user)
+        change(chat)
     except ValidationError as error:
         return _after_action(request, error, error_chat_id=chat.pk)
     return _after_action(request)
+
+
+@require_POST
+def console_take(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _chat_action(request, pk, lambda chat: chat_take(ticket=chat, agent=request.user))
 
 
 @require_POST
@@ -188,24 +193,16 @@ def console_send(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def console_hand_over(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    _check_permission(request)
-    chat = _chat(pk)
     form = ChatHandOverForm(request.POST)
-    try:
+
+    def hand_over(chat: Ticket) -> None:
         if not form.is_valid():
             raise ValidationError(form.errors["agent"])
         chat_hand_over(ticket=chat, to_agent=form.cleaned_data["agent"], actor=request.user)
-    except ValidationError as error:
-        return _after_action(request, error, error_chat_id=chat.pk)
-    return _after_action(request)
+
+    return _chat_action(request, pk, hand_over)
 
 
 @require_POST
 def console_end(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    _check_permission(request)
-    chat = _chat(pk)
-    try:
-        chat_end(ticket=chat, actor=request.user)
-    except ValidationError as error:
-        return _after_action(request, error, error_chat_id=chat.pk)
-    return _after_action(request)
+    return _chat_action(request, pk, lambda chat: chat_end(ticket=chat, actor=request.user))

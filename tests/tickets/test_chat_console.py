@@ -271,15 +271,21 @@ def test_a_malformed_console_state_is_ignored(lili, chat, shown):
     assert response.status_code == 200 and "1 chat waiting" in response.content.decode()
 
 
-@pytest.mark.parametrize("agent", ["", "abc", "999999"])
-def test_a_hand_over_without_a_valid_agent_says_so(lili, chat, agent):
+@pytest.mark.parametrize(
+    ("agent", "error"),
+    [
+        ("", "Choose the agent to hand the chat to."),
+        ("abc", "That agent cannot answer chats."),
+        ("999999", "That agent cannot answer chats."),
+    ],
+)
+def test_a_hand_over_without_a_valid_agent_says_so(lili, chat, agent, error):
     client = console_client(lili)
     client.post(f"{CONSOLE}{chat.pk}/take/", headers=HTMX)
     html = client.post(
         f"{CONSOLE}{chat.pk}/hand-over/", {"agent": agent, "shown": f"{chat.pk}:0"}, headers=HTMX
     ).content.decode()
-    assert f'id="chat-alert-{chat.pk}"' in html
-    assert "Choose the agent" in html or "cannot answer chats" in html
+    assert f'id="chat-alert-{chat.pk}"' in html and error in html
     chat.refresh_from_db()
     assert chat.assignee == lili
 
