@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with python3 and make:
 #   make run   - virtual environment, dependencies, database, help content, dev server on :8000
-#   make test  - lint, migration check and every test (browser tests need Debian's chromium)
+#   make test  - lint, types, migration check and every test with branch coverage (browser
+#                tests need Debian's chromium)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -39,8 +40,10 @@ run: install messages
 test: install messages
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	DJANGO_SECRET_KEY=check-only $(PY) -m mypy .
 	DJANGO_SECRET_KEY=check-only $(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m coverage run -m pytest $(PYTEST_ARGS)
+	$(PY) -m coverage report
 
 lint:
 	$(PY) -m ruff check --fix .

@@ -1,18 +1,29 @@
+from typing import cast
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
-from faq.models import Article, ArticleFeedback, Category, SearchQuery, SecurityNotice
+from faq.models import (
+    Article,
+    ArticleFeedback,
+    ArticleQuerySet,
+    Category,
+    SearchQuery,
+    SecurityNotice,
+)
+from wallet_support.admin_filters import YesNoFilter
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(admin.ModelAdmin[Category]):
     list_display = ["name_zh_hans", "name_en", "slug", "order", "icon"]
     list_editable = ["order"]
     prepopulated_fields = {"slug": ["name_en"]}
@@ -20,7 +31,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(admin.ModelAdmin[Article]):
     list_display = [
         "title",
         "language",
@@ -47,25 +58,26 @@ class ArticleAdmin(admin.ModelAdmin):
     save_on_top = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Article]:
-        return super().get_queryset(request).with_feedback_counts()
+        return cast(ArticleQuerySet, super().get_queryset(request)).with_feedback_counts()
 
+    # The counts are annotations of get_queryset(), not fields of the model.
     @admin.display(description=_("Helpful"), ordering="helpful_count")
     def helpful_votes(self, article: Article) -> int:
-        return article.helpful_count
+        return int(getattr(article, "helpful_count", 0))
 
     @admin.display(description=_("Not helpful"), ordering="not_helpful_count")
     def not_helpful_votes(self, article: Article) -> int:
-        return article.not_helpful_count
+        return int(getattr(article, "not_helpful_count", 0))
 
     @admin.display(description=_("Preview (as saved)"))
-    def preview(self, article: Article) -> SafeString | str:
+    def preview(self, article: Article) -> SafeString | StrOrPromise:
         if not article.pk:
             return _("Save the article to see its preview.")
         # body_html went through the sanitizer when the article was saved.
         return format_html('<div class="article-preview">{}</div>', mark_safe(article.body_html))  # noqa: S308
 
     @admin.display(description=_("Other languages"))
-    def translations(self, article: Article) -> SafeString | str:
+    def translations(self, article: Article) -> SafeString | StrOrPromise:
         others = Article.objects.filter(slug=article.slug).exclude(pk=article.pk)
         if not article.pk or not others:
             return _("No translation yet: add an article with the same slug in the other language.")
@@ -77,14 +89,14 @@ class ArticleAdmin(admin.ModelAdmin):
 
 
 @admin.register(SecurityNotice)
-class SecurityNoticeAdmin(admin.ModelAdmin):
+class SecurityNoticeAdmin(admin.ModelAdmin[SecurityNotice]):
     list_display = ["title_zh_hans", "title_en", "level", "published", "order", "updated_at"]
     list_editable = ["published", "order"]
     list_filter = ["level", "published"]
 
 
 @admin.register(ArticleFeedback)
-class ArticleFeedbackAdmin(admin.ModelAdmin):
+class ArticleFeedbackAdmin(admin.ModelAdmin[ArticleFeedback]):
     list_display = ["article", "helpful", "comment", "updated_at"]
     list_filter = ["helpful", "article__language", "article__category"]
     list_select_related = ["article"]
@@ -96,42 +108,23 @@ class ArticleFeedbackAdmin(admin.ModelAdmin):
         return False  # feedback comes from customers only
 
 
-class SearchResultsFilter(admin.SimpleListFilter):
+class SearchResultsFilter(YesNoFilter):
     title = _("results")
     parameter_name = "found"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("no", _("Found nothing")), ("yes", _("Found something"))]
-
-    def queryset(
-        self, request: HttpRequest, queryset: QuerySet[SearchQuery]
-    ) -> QuerySet[SearchQuery]:
-        if self.value() == "no":
-            return queryset.filter(result_count=0)
-        if self.value() == "yes":
-            return queryset.filter(result_count__gt=0)
-        return queryset
+    options = {
+        "no": (_("Found nothing"), Q(result_count=0)),
+        "yes": (_("Found something"), Q(result_count__gt=0)),
+    }
 
 
-class OpenedFilter(admin.SimpleListFilter):
+class OpenedFilter(YesNoFilter):
     title = _("result opened")
     parameter_name = "opened"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("yes", _("Yes")), ("no", _("No"))]
-
-    def queryset(
-        self, request: HttpRequest, queryset: QuerySet[SearchQuery]
-    ) -> QuerySet[SearchQuery]:
-        if self.value() == "yes":
-            return queryset.exclude(opened_slug="")
-        if self.value() == "no":
-            return queryset.filter(opened_slug="")
-        return queryset
+    options = {"yes": (_("Yes"), ~Q(opened_slug="")), "no": (_("No"), Q(opened_slug=""))}
 
 
 @admin.register(SearchQuery)
-class SearchQueryAdmin(admin.ModelAdmin):
+class SearchQueryAdmin(admin.ModelAdmin[SearchQuery]):
     """The search log, read-only, and a report of what customers search for and cannot find."""
 
     REPORT_PERIODS = [7, 30]  # days

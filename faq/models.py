@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from faq.rendering import render_markdown
+from wallet_support.db import choices_constraint
 
 
 class Language(models.TextChoices):
@@ -38,7 +39,8 @@ class BilingualMixin:
 
     def localized(self, field: str) -> str:
         suffix = current_language().replace("-", "_")
-        return getattr(self, f"{field}_{suffix}") or getattr(self, f"{field}_zh_hans")
+        text: str = getattr(self, f"{field}_{suffix}") or getattr(self, f"{field}_zh_hans")
+        return text
 
 
 class CategoryIcon(models.TextChoices):
@@ -65,6 +67,8 @@ class CategoryQuerySet(models.QuerySet["Category"]):
 
 class Category(BilingualMixin, models.Model):
     Icon = CategoryIcon
+    # The category the security page lists (and security notices point to).
+    SECURITY = "security"
 
     slug = models.SlugField(_("slug"), unique=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
@@ -82,9 +86,7 @@ class Category(BilingualMixin, models.Model):
         verbose_name = _("category")
         verbose_name_plural = _("categories")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(icon__in=CategoryIcon.values), name="category_icon_valid"
-            ),
+            choices_constraint("icon", CategoryIcon, "category_icon_valid"),
         ]
 
     def __str__(self) -> str:
@@ -114,6 +116,13 @@ class ArticleQuerySet(models.QuerySet["Article"]):
 
     def featured(self) -> ArticleQuerySet:
         return self.filter(featured=True)
+
+    def popular(self, language: str, limit: int = 8) -> ArticleQuerySet:
+        """What the home page and an empty search offer: the featured articles, in order."""
+        return self.published().in_language(language).featured().select_related("category")[:limit]
+
+    def about_security(self) -> ArticleQuerySet:
+        return self.filter(category__slug=Category.SECURITY)
 
     def with_feedback_counts(self) -> ArticleQuerySet:
         return self.annotate(
@@ -182,19 +191,15 @@ class Article(models.Model):
         verbose_name_plural = _("articles")
         constraints = [
             models.UniqueConstraint(fields=["language", "slug"], name="article_language_slug"),
-            models.CheckConstraint(
-                condition=Q(status__in=ArticleStatus.values), name="article_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(language__in=Language.values), name="article_language_valid"
-            ),
+            choices_constraint("status", ArticleStatus, "article_status_valid"),
+            choices_constraint("language", Language, "article_language_valid"),
         ]
         indexes = [models.Index(fields=["language", "status", "category", "order"])]
 
     def __str__(self) -> str:
         return f"[{self.language}] {self.title}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.body_html = render_markdown(self.body, language=self.language)
         super().save(*args, **kwargs)
 
@@ -251,9 +256,7 @@ class SecurityNotice(BilingualMixin, models.Model):
         verbose_name = _("security notice")
         verbose_name_plural = _("security notices")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(level__in=NoticeLevel.values), name="notice_level_valid"
-            ),
+            choices_constraint("level", NoticeLevel, "notice_level_valid"),
         ]
 
     def __str__(self) -> str:
@@ -268,21 +271,6 @@ class SecurityNotice(BilingualMixin, models.Model):
         return self.localized("body")
 
 
-class ArticleFeedbackQuerySet(models.QuerySet["ArticleFeedback"]):
-    def record(
-        self, *, article: Article, visitor_id: str, helpful: bool, comment: str = ""
-    ) -> ArticleFeedback:
-        """One vote per visitor per article: voting again changes the earlier vote."""
-        defaults: dict[str, object] = {"helpful": helpful}
-        if comment or helpful:
-            # A "yes" clears a comment about what was missing; a bare "no" keeps it.
-            defaults["comment"] = comment
-        feedback, _created = self.update_or_create(
-            article=article, visitor_id=visitor_id, defaults=defaults
-        )
-        return feedback
-
-
 class ArticleFeedback(models.Model):
     article = models.ForeignKey(
         Article, on_delete=models.CASCADE, related_name="feedback", verbose_name=_("article")
@@ -293,8 +281,6 @@ class ArticleFeedback(models.Model):
     comment = models.TextField(_("what was missing"), blank=True, max_length=1000)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
-
-    objects = ArticleFeedbackQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at"]
@@ -354,36 +340,6 @@ class SearchQueryQuerySet(models.QuerySet["SearchQuery"]):
             .order_by("-searches", "query", "language")[:limit]
         )
 
-    def record(
-        self, *, query: str, language: str, result_count: int, previous_token: str = ""
-    ) -> SearchQuery:
-        """Log one search; the query is stored redacted (see ``redact_query``).
-
-        ``previous_token`` is the token of this customer's last search, sent back by the search
-        form. When the new query extends or trims that one within a short while, the customer
-        is still typing (live search) or has pressed Enter on what they typed: the earlier row
-        is updated instead of adding one row per pause in their typing.
-        """
-        text = redact_query(query)[: SearchQuery.MAX_LENGTH]
-        previous = SearchQuery.read_token(previous_token, max_age=SearchQuery.TYPING_WINDOW)
-        if previous is not None:
-            previous_id, previous_language, previous_query = previous
-            same_search = text.startswith(previous_query) or previous_query.startswith(text)
-            if previous_language == language and same_search:
-                updated = self.filter(pk=previous_id).update(query=text, result_count=result_count)
-                if updated:
-                    return SearchQuery(
-                        pk=previous_id, query=text, language=language, result_count=result_count
-                    )
-        return self.create(query=text, language=language, result_count=result_count)
-
-    def mark_opened(self, *, token: str, slug: str) -> bool:
-        """Remember the first result the customer opened from the search behind ``token``."""
-        previous = SearchQuery.read_token(token, max_age=SearchQuery.OPEN_WINDOW)
-        if previous is None:
-            return False
-        return bool(self.filter(pk=previous[0], opened_slug="").update(opened_slug=slug))
-
 
 # Digit runs (possibly grouped by spaces, dots or hyphens) of 4+ digits: phone, card, ID and
 # account numbers, verification codes. A search never needs them, and the log must not hold them.
@@ -425,9 +381,7 @@ class SearchQuery(models.Model):
         verbose_name = _("search query")
         verbose_name_plural = _("search queries")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(language__in=Language.values), name="search_query_language_valid"
-            ),
+            choices_constraint("language", Language, "search_query_language_valid"),
         ]
 
     def __str__(self) -> str:

@@ -27,7 +27,6 @@ PAGE_ROUTES = {
     "home": "faq:home",
     "search": "faq:search",
     "ticket-form": "tickets:new",
-    # Until the chat exists, the contact page lists every channel (see NoReverseMatch below).
     "chat": "tickets:chat-start",
 }
 
@@ -39,7 +38,7 @@ def _resolve_internal_link(match: re.Match[str]) -> str:
             url = reverse("faq:article-detail", args=[name])
         else:
             url = reverse(PAGE_ROUTES.get(name, "faq:contact"))
-    except NoReverseMatch:
+    except NoReverseMatch:  # an article slug that does not exist (yet): the contact page
         url = reverse("faq:contact")
     return f"]({url})"
 

@@ -406,17 +406,17 @@ def _parse(text: str, *, language: str) -> ParsedQuery:
                         parsed.add(Concept(alternatives=((token,),)))
                         parsed.marked_strings.add(token)
                 continue
-            token = _word_token(match.group())
-            if token is None:
+            word = _word_token(match.group())
+            if word is None:
                 continue
             typing = (
                 index == len(leftovers) - 1
                 and match is matches[-1]
                 and match.end() == len(piece)
-                and len(token) >= 3
+                and len(word) >= 3
             )
-            parsed.add(Concept(alternatives=((token,),), prefix=typing))
-            (parsed.marked_prefixes if typing else parsed.marked_words).add(token)
+            parsed.add(Concept(alternatives=((word,),), prefix=typing))
+            (parsed.marked_prefixes if typing else parsed.marked_words).add(word)
     # A lone character left between stop words and synonyms (后, 钱) says little next to the
     # rest of the query; on its own it is searched as the start of a word.
     if not parsed.concepts:
@@ -491,7 +491,7 @@ class SQLiteBackend:
             ORDER BY ranked.matched DESC, ranked.score, ranked.id
             LIMIT %s
         """
-        params = [
+        params: list[Any] = [
             *(self.expression(concept) for concept in query.concepts),
             MIN_MATCH_PERCENT,
             len(query.concepts) * MIN_MATCH_PERCENT_OF_ALL,
@@ -565,7 +565,7 @@ class PostgreSQLBackend:
                      eligible.id
             LIMIT %s
         """
-        params = [
+        params: list[Any] = [
             *expressions,
             language,
             Article.Status.PUBLISHED,

@@ -3,12 +3,13 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.sitemaps import Sitemap
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from faq.models import Article, Category
 
 
-class StaticPagesSitemap(Sitemap):
+class StaticPagesSitemap(Sitemap[str]):
     i18n = True
     alternates = True
     x_default = True
@@ -21,19 +22,19 @@ class StaticPagesSitemap(Sitemap):
         return reverse(item)
 
 
-class CategorySitemap(Sitemap):
+class CategorySitemap(Sitemap[Category]):
     i18n = True
     alternates = True
     x_default = True
 
-    def items(self):  # noqa: ANN201 - Django's signature
+    def items(self) -> QuerySet[Category]:
         return Category.objects.all()
 
     def lastmod(self, item: Category) -> datetime:
         return item.updated_at
 
 
-class ArticleSitemap(Sitemap):
+class ArticleSitemap(Sitemap[dict[str, Any]]):
     """One entry per article, in each language it is published in, with hreflang alternates."""
 
     i18n = True
@@ -54,13 +55,15 @@ class ArticleSitemap(Sitemap):
         return list(by_slug.values())
 
     def get_languages_for_item(self, item: dict[str, Any]) -> list[str]:
-        return item["languages"]
+        languages: list[str] = item["languages"]
+        return languages
 
     def location(self, item: dict[str, Any]) -> str:
         return reverse("faq:article-detail", args=[item["slug"]])
 
     def lastmod(self, item: dict[str, Any]) -> datetime:
-        return item["lastmod"]
+        lastmod: datetime = item["lastmod"]
+        return lastmod
 
 
 sitemaps = {"pages": StaticPagesSitemap, "categories": CategorySitemap, "articles": ArticleSitemap}

@@ -3,7 +3,7 @@ import secrets
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -14,20 +14,19 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url, replace_url
-from django_htmx.middleware import HtmxDetails
 
-from faq import pagecache
+from faq import pagecache, services
 from faq.forms import FeedbackForm
 from faq.models import (
     Article,
     ArticleFeedback,
     Category,
-    SearchQuery,
     SecurityNotice,
     current_language,
 )
 from faq.pagecache import CachedPage
 from faq.search import is_too_short, normalize_query, search
+from wallet_support.htmx import HtmxHttpRequest, wants_partial
 
 VISITOR_COOKIE = "hc_visitor"
 VISITOR_SALT = "faq.visitor"
@@ -39,23 +38,13 @@ SEARCH_RESULTS_ID = "search-results"
 # The search boxes (templates/includes/search_form.html): "<search_id>-form".
 SEARCH_FORM_IDS = {"page-search-form", "home-search-form", "header-search-form"}
 # The signed token of the customer's last search, sent back by the search form and result
-# links (see SearchQuery.objects.record and mark_opened).
+# links (see faq.services.search_log_record and search_log_mark_opened).
 SEARCH_TOKEN_PARAM = "sl"
-# Shown under the home search box until search analytics (the search issue) can rank them.
+# Shown under the home search box: a fixed list, so the home page stays one cached render.
 POPULAR_SEARCHES = {
     "zh-hans": ["提现", "充值", "密码", "退款", "验证码"],
     "en": ["withdraw", "top up", "password", "refund", "verification code"],
 }
-
-
-class HtmxHttpRequest(HttpRequest):
-    """The request as django-htmx's middleware leaves it (for type checkers)."""
-
-    htmx: HtmxDetails
-
-
-def _wants_partial(request: HtmxHttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 @require_GET
@@ -63,10 +52,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     language = current_language()
     context = {
         "categories": Category.objects.with_article_counts(language),
-        "popular_articles": Article.objects.published()
-        .in_language(language)
-        .featured()
-        .select_related("category")[:POPULAR_ARTICLES],
+        "popular_articles": Article.objects.popular(language, POPULAR_ARTICLES),
         "notices": SecurityNotice.objects.published(),
         "popular_searches": POPULAR_SEARCHES.get(language, []),
     }
@@ -173,13 +159,14 @@ def article_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
     if request.method == "POST" and form.is_valid():
         visitor_id = visitor_id or secrets.token_urlsafe(24)
-        feedback = ArticleFeedback.objects.record(
+        feedback = services.feedback_record(
             article=article,
             visitor_id=visitor_id,
             helpful=form.cleaned_data["helpful"],
             comment=form.cleaned_data["comment"],
         )
-        if _wants_partial(request):
+        response: HttpResponse
+        if wants_partial(request):
             response = TemplateResponse(
                 request,
                 "faq/article_detail.html#feedback",
@@ -209,7 +196,7 @@ def article_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     }
     template = (
         "faq/article_detail.html#feedback"
-        if _wants_partial(request)
+        if wants_partial(request)
         else "faq/article_feedback.html"
     )
     return TemplateResponse(request, template, context)
@@ -226,7 +213,7 @@ def search_results(request: HtmxHttpRequest) -> HttpResponse:
     """
     query = normalize_query(request.GET.get("q", ""))
     language = current_language()
-    partial = _wants_partial(request)
+    partial = wants_partial(request)
     live_panel = partial and request.htmx.target != SEARCH_RESULTS_ID
     too_short = bool(query) and is_too_short(query)
     results = search(query, language=language) if query and not too_short else []
@@ -234,11 +221,11 @@ def search_results(request: HtmxHttpRequest) -> HttpResponse:
     search_log = None
     # Log what the customer searched for, not each pause in their typing: live searches only
     # from two characters on, and a query that extends or trims the previous one (typing on,
-    # or Enter on what was typed) updates that search's row (SearchQuery.objects.record).
+    # or Enter on what was typed) updates that search's row (faq.services.search_log_record).
     # A history restore (Back to a live-search address) shows a search again, it is not one.
     repeat = bool(request.htmx) and request.htmx.history_restore_request
     if query and not repeat and not (partial and len(query) < LIVE_SEARCH_MIN_LENGTH):
-        search_log = SearchQuery.objects.record(
+        search_log = services.search_log_record(
             query=query,
             language=language,
             result_count=len(results),
@@ -256,12 +243,7 @@ def search_results(request: HtmxHttpRequest) -> HttpResponse:
         "live_results": results[:LIVE_RESULTS],
     }
     if query and not results and not live_panel:
-        context["popular_articles"] = (
-            Article.objects.published()
-            .in_language(language)
-            .featured()
-            .select_related("category")[:POPULAR_ARTICLES]
-        )
+        context["popular_articles"] = Article.objects.popular(language, POPULAR_ARTICLES)
     if live_panel:
         template = "faq/search.html#live-results"
     elif partial:
@@ -286,7 +268,7 @@ def search_results(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def search_open(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """A search result link: note that the search found something worth opening, then go."""
-    SearchQuery.objects.mark_opened(token=request.GET.get(SEARCH_TOKEN_PARAM, ""), slug=slug)
+    services.search_log_mark_opened(token=request.GET.get(SEARCH_TOKEN_PARAM, ""), slug=slug)
     return HttpResponseRedirect(reverse("faq:article-detail", args=[slug]))
 
 
@@ -301,7 +283,7 @@ def security(request: HtmxHttpRequest) -> HttpResponse:
         "notices": SecurityNotice.objects.published(),
         "security_articles": Article.objects.published()
         .in_language()
-        .filter(category__slug="security")
+        .about_security()
         .only("slug", "title", "summary", "language"),
     }
     return TemplateResponse(request, "faq/security.html", context)

@@ -128,8 +128,8 @@ def seed(count: int) -> list[Chat]:
     from django.contrib.auth import get_user_model
     from django.contrib.sessions.backends.db import SessionStore
 
+    from tickets.access import ACCESS_SESSION_KEY
     from tickets.services import chat_start, chat_take
-    from tickets.views import ACCESS_SESSION_KEY
 
     agent = get_user_model().objects.create_user("bench-agent", is_staff=True, is_superuser=True)
     chats = []

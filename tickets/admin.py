@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 import csv
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.urls import URLPattern, path
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
 from tickets import console, services
-from tickets.models import CannedReply, Deflection, Priority, Status, Ticket, TicketEvent
+from tickets.models import (
+    CannedReply,
+    Deflection,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketQuerySet,
+)
+from wallet_support.admin_filters import YesNoFilter
+from wallet_support.htmx import HtmxHttpRequest, staff_user
 
 
-def staff_users() -> QuerySet:
+def staff_users() -> QuerySet[User]:
     return get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
 
 
@@ -48,7 +60,9 @@ class QueueFilter(admin.SimpleListFilter):
     parameter_name = "queue"
     DEFAULT = "my-queue"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, Any]]:
         return [
             (self.DEFAULT, _("My queue: mine open + unassigned new")),
             ("me", _("Assigned to me")),
@@ -70,29 +84,24 @@ class QueueFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
         value = self.value()
         if value == "me":
-            return queryset.filter(assignee=request.user)
+            return queryset.filter(assignee=staff_user(request))
         if value == "unassigned":
             return queryset.filter(assignee__isnull=True)
         if value == "anyone":
             return queryset
-        mine_open = Q(assignee=request.user) & ~Q(status__in=[Status.RESOLVED, Status.CLOSED])
+        mine_open = Q(assignee=staff_user(request)) & ~Q(status__in=Ticket.FINISHED)
         unassigned_new = Q(assignee__isnull=True, status=Status.NEW)
         return queryset.filter(mine_open | unassigned_new)
 
 
-class OverdueFilter(admin.SimpleListFilter):
+class OverdueFilter(YesNoFilter):
     title = _("first response")
     parameter_name = "overdue"
+    options = {"yes": (_("Overdue"), None), "no": (_("Not overdue"), None)}
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, Any]]:
-        return [("yes", _("Overdue")), ("no", _("Not overdue"))]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
-        if self.value() == "yes":
-            return queryset.overdue()
-        if self.value() == "no":
-            return queryset.exclude(pk__in=Ticket.objects.overdue().values("pk"))
-        return queryset
+    def keep(self, queryset: QuerySet[Any], yes: bool) -> QuerySet[Any]:
+        overdue = Ticket.objects.overdue().values("pk")
+        return queryset.filter(pk__in=overdue) if yes else queryset.exclude(pk__in=overdue)
 
 
 class CannedReplySelect(forms.Select):
@@ -110,7 +119,7 @@ class CannedReplySelect(forms.Select):
         return option
 
 
-class TicketAdminForm(forms.ModelForm):
+class TicketAdminForm(forms.ModelForm[Ticket]):
     reply = forms.CharField(
         label=_("Reply"),
         required=False,
@@ -139,7 +148,7 @@ class TicketAdminForm(forms.ModelForm):
         fields = ["status", "priority", "assignee"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if self.instance.pk and "status" in self.changed_data:
             old, new = self.initial["status"], cleaned.get("status")
             if new and not services.can_change_status(old, new):
@@ -147,11 +156,17 @@ class TicketAdminForm(forms.ModelForm):
         return cleaned
 
 
-class TicketEventInline(admin.TabularInline):
+class TicketEventInline(admin.TabularInline[TicketEvent, Ticket]):
     model = TicketEvent
     extra = 0
-    fields = ["created_at", "actor_label", "actor", "field", "old_value", "new_value"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "actor_label",
+        "actor",
+        "field",
+        "old_value",
+        "new_value",
+    )
     can_delete = False
     verbose_name_plural = _("history")
 
@@ -163,7 +178,7 @@ class TicketEventInline(admin.TabularInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(admin.ModelAdmin[Ticket]):
     form = TicketAdminForm
     action_form = TicketActionForm
     list_display = [
@@ -210,7 +225,7 @@ class TicketAdmin(admin.ModelAdmin):
             {"fields": ["canned_reply", "reply", "reply_kind", "status_after_reply"]},
         ),
         (_("Triage"), {"fields": ["status", "priority", "assignee"]}),
-        (_("Customer and ticket"), {"fields": customer_fields, "classes": ["collapse"]}),
+        (_("Customer and ticket"), {"fields": tuple(customer_fields), "classes": ["collapse"]}),
     ]
 
     class Media:
@@ -243,17 +258,13 @@ class TicketAdmin(admin.ModelAdmin):
             "title": _("Chat console"),
             "opts": self.opts,
         }
-        return console.console_page(request, admin_context)
+        return console.console_page(cast(HtmxHttpRequest, request), admin_context)
 
     # --- queries ---------------------------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(message_total=Count("messages"))
-            .most_urgent_first()
-        )
+        queryset = cast(TicketQuerySet, super().get_queryset(request))
+        return queryset.annotate(message_total=Count("messages")).most_urgent_first()
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
         return []  # most_urgent_first() orders; a clicked column overrides it
@@ -271,15 +282,19 @@ class TicketAdmin(admin.ModelAdmin):
             # Agents take tickets; only leads hand them to someone else.
             users = staff_users()
             kwargs["queryset"] = (
-                users if self.has_assign_permission(request) else users.filter(pk=request.user.pk)
+                users
+                if self.has_assign_permission(request)
+                else users.filter(pk=staff_user(request).pk)
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def get_form(self, request: HttpRequest, obj: Ticket | None = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
+    def get_form(
+        self, request: HttpRequest, obj: Ticket | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Ticket]]:
+        form = super().get_form(request, obj, change, **kwargs)
         if obj is not None and "canned_reply" in form.base_fields:
             replies = CannedReply.objects.filter(language=obj.language) or CannedReply.objects.all()
-            field = form.base_fields["canned_reply"]
+            field = cast(forms.ModelChoiceField[CannedReply], form.base_fields["canned_reply"])
             field.queryset = replies
             field.widget = CannedReplySelect(
                 texts={str(reply.pk): reply.render_for(obj) for reply in replies}
@@ -317,64 +332,16 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("messages"), ordering="message_total")
     def message_total_display(self, ticket: Ticket) -> int:
-        return ticket.message_total
+        return int(getattr(ticket, "message_total", 0))
 
     @admin.display(description=_("conversation"))
     def conversation(self, ticket: Ticket) -> SafeString:
-        attachments = list(ticket.attachments.all())
-
-        def files_of(message_id: int | None) -> SafeString:
-            own = [a for a in attachments if a.message_id == message_id]
-            return format_html_join(
-                "",
-                '<li><a href="{}">{}</a> ({} KB){}</li>',
-                (
-                    (
-                        a.get_absolute_url(),
-                        a.original_name,
-                        a.size // 1024 + 1,
-                        format_html(
-                            '<br><img class="attachment-preview" src="{}?inline=1" alt="{}">',
-                            a.get_absolute_url(),
-                            a.original_name,
-                        )
-                        if a.is_image
-                        else "",
-                    )
-                    for a in own
-                ),
-            )
-
-        opening = format_html(
-            '<li class="msg msg-customer"><p class="msg-meta">{} · {}</p>'
-            "<div>{}</div><ul>{}</ul></li>",
-            ticket.name or ticket.email,
-            timezone.localtime(ticket.created_at).strftime("%Y-%m-%d %H:%M"),
-            format_html_join("", "{}<br>", ((line,) for line in ticket.description.splitlines())),
-            files_of(None),
+        messages = list(ticket.messages.select_related("author").prefetch_related("attachments"))
+        opening_attachments = [a for a in ticket.attachments.all() if a.message_id is None]
+        return render_to_string(
+            "admin/tickets/ticket/conversation.html",
+            {"ticket": ticket, "messages": messages, "opening_attachments": opening_attachments},
         )
-        rows = format_html_join(
-            "",
-            '<li class="msg msg-{}{}"><p class="msg-meta">{} · {}{}</p>'
-            "<div>{}</div><ul>{}</ul></li>",
-            (
-                (
-                    message.author_type,
-                    " msg-internal" if message.is_internal else "",
-                    message.author.get_username()
-                    if message.author
-                    else message.get_author_type_display(),
-                    timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M"),
-                    format_html(" · <strong>{}</strong>", _("internal note"))
-                    if message.is_internal
-                    else "",
-                    format_html_join("", "{}<br>", ((line,) for line in message.body.splitlines())),
-                    files_of(message.pk),
-                )
-                for message in ticket.messages.select_related("author")
-            ),
-        )
-        return format_html('<ol class="conversation">{}{}</ol>', opening, rows)
 
     # --- saving through the services ---------------------------------------------------------
 
@@ -383,19 +350,21 @@ class TicketAdmin(admin.ModelAdmin):
         data = form.cleaned_data
         try:
             if "assignee" in form.changed_data:
-                services.ticket_assign(ticket=ticket, assignee=data["assignee"], actor=request.user)
+                services.ticket_assign(
+                    ticket=ticket, assignee=data["assignee"], actor=staff_user(request)
+                )
             if "priority" in form.changed_data:
                 services.ticket_set_priority(
-                    ticket=ticket, priority=data["priority"], actor=request.user
+                    ticket=ticket, priority=data["priority"], actor=staff_user(request)
                 )
             if "status" in form.changed_data:
                 services.ticket_change_status(
-                    ticket=ticket, status=data["status"], actor=request.user
+                    ticket=ticket, status=data["status"], actor=staff_user(request)
                 )
             if data.get("reply", "").strip():
                 services.ticket_reply(
                     ticket=ticket,
-                    author=request.user,
+                    author=staff_user(request),
                     body=data["reply"],
                     internal=data["reply_kind"] == "internal",
                     status_after=data.get("status_after_reply") or None,
@@ -422,7 +391,9 @@ class TicketAdmin(admin.ModelAdmin):
         done = self._apply(
             request,
             queryset,
-            lambda t: services.ticket_assign(ticket=t, assignee=request.user, actor=request.user),
+            lambda t: services.ticket_assign(
+                ticket=t, assignee=staff_user(request), actor=staff_user(request)
+            ),
         )
         self.message_user(request, _("%(count)d ticket(s) assigned to you.") % {"count": done})
 
@@ -436,7 +407,9 @@ class TicketAdmin(admin.ModelAdmin):
         done = self._apply(
             request,
             queryset,
-            lambda t: services.ticket_assign(ticket=t, assignee=assignee, actor=request.user),
+            lambda t: services.ticket_assign(
+                ticket=t, assignee=assignee, actor=staff_user(request)
+            ),
         )
         self.message_user(request, _("%(count)d ticket(s) reassigned.") % {"count": done})
 
@@ -452,10 +425,10 @@ class TicketAdmin(admin.ModelAdmin):
             return
         change = {
             "priority": lambda t: services.ticket_set_priority(
-                ticket=t, priority=value, actor=request.user
+                ticket=t, priority=value, actor=staff_user(request)
             ),
             "status": lambda t: services.ticket_change_status(
-                ticket=t, status=value, actor=request.user
+                ticket=t, status=value, actor=staff_user(request)
             ),
         }[field]
         done = self._apply(request, queryset, change)
@@ -472,7 +445,9 @@ class TicketAdmin(admin.ModelAdmin):
     @admin.action(description=_("Mark as spam (closes them)"))
     def mark_as_spam(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
         done = self._apply(
-            request, queryset, lambda t: services.ticket_mark_spam(ticket=t, actor=request.user)
+            request,
+            queryset,
+            lambda t: services.ticket_mark_spam(ticket=t, actor=staff_user(request)),
         )
         self.message_user(request, _("%(count)d ticket(s) marked as spam.") % {"count": done})
 
@@ -490,19 +465,19 @@ class TicketAdmin(admin.ModelAdmin):
             row = [getattr(ticket, column) for column in columns]
             # A cell starting with = + - @ would run as a formula in a spreadsheet.
             row = [f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v for v in row]
-            writer.writerow([*row, ticket.assignee or "", ticket.message_total])
+            writer.writerow([*row, ticket.assignee or "", getattr(ticket, "message_total", 0)])
         return response
 
 
 @admin.register(CannedReply)
-class CannedReplyAdmin(admin.ModelAdmin):
+class CannedReplyAdmin(admin.ModelAdmin[CannedReply]):
     list_display = ["title", "language"]
     list_filter = ["language"]
     search_fields = ["title", "body"]
 
 
 @admin.register(Deflection)
-class DeflectionAdmin(admin.ModelAdmin):
+class DeflectionAdmin(admin.ModelAdmin[Deflection]):
     list_display = ["article", "created_at"]
     list_select_related = ["article"]
     date_hierarchy = "created_at"

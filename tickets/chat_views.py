@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -12,16 +12,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from faq.models import current_language
-from faq.views import HtmxHttpRequest
+from tickets.access import DRAFT_SESSION_KEY, chat_for_customer, grant_access
 from tickets.availability import ChatAvailability, chat_availability
 from tickets.forms import ChatMessageForm, ChatStartForm
-from tickets.models import Channel, Status, Ticket
+from tickets.models import Ticket
 from tickets.ratelimit import client_ip, is_limited
 from tickets.services import TicketClosedError, chat_add_customer_message, chat_end, chat_start
-from tickets.views import _grant_access, _ticket_for_customer, _wants_partial
-
-# What the customer typed when the chat was not available, carried over to the ticket form.
-DRAFT_SESSION_KEY = "tickets_draft"
+from wallet_support.htmx import HtmxHttpRequest, wants_partial
 
 
 @require_http_methods(["GET", "POST"])
@@ -40,21 +37,20 @@ def chat_start_view(request: HtmxHttpRequest) -> HttpResponse:
         if is_limited("chat-ip", client_ip(request), settings.TICKETS_RATE_PER_IP):
             refused = True
         else:
-            ticket = chat_start(language=current_language(), **form.cleaned_data)
-            _grant_access(request, ticket)
+            data = form.cleaned_data
+            ticket = chat_start(
+                name=data["name"],
+                email=data["email"],
+                message=data["message"],
+                language=current_language(),
+            )
+            grant_access(request, ticket)
             return redirect("tickets:chat-window", reference=ticket.reference)
     return TemplateResponse(
         request,
         "tickets/chat_start.html",
         {"form": form, "availability": availability, "refused": refused},
     )
-
-
-def _chat_for_customer(request: HtmxHttpRequest, reference: str) -> Ticket:
-    ticket = _ticket_for_customer(request, reference)
-    if ticket.channel != Channel.CHAT:
-        raise Http404
-    return ticket
 
 
 def _after(raw: str | None) -> int:
@@ -66,15 +62,13 @@ def _after(raw: str | None) -> int:
 
 
 def _window_context(ticket: Ticket, after: int = 0, **extra: object) -> dict[str, object]:
-    new_messages = list(
-        ticket.messages.filter(is_internal=False, pk__gt=after).select_related("author")
-    )
+    new_messages = list(ticket.messages.public().filter(pk__gt=after).select_related("author"))
     last_id = new_messages[-1].pk if new_messages else after
     return {
         "ticket": ticket,
         "new_messages": new_messages,
         "last_id": last_id,
-        "is_live": ticket.status not in {Status.RESOLVED, Status.CLOSED},
+        "is_live": not ticket.is_finished,
         "form": ChatMessageForm(),
         **extra,
     }
@@ -82,7 +76,7 @@ def _window_context(ticket: Ticket, after: int = 0, **extra: object) -> dict[str
 
 @require_GET
 def chat_window(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    ticket = _chat_for_customer(request, reference)
+    ticket = chat_for_customer(request, reference)
     return TemplateResponse(request, "tickets/chat_window.html", _window_context(ticket))
 
 
@@ -90,21 +84,21 @@ def chat_window(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def chat_messages(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """What is new since message `after`: polled by htmx every 2 seconds."""
-    ticket = _chat_for_customer(request, reference)
+    ticket = chat_for_customer(request, reference)
     context = _window_context(ticket, _after(request.GET.get("after")))
     return TemplateResponse(request, "tickets/chat_window.html#update", context)
 
 
 @require_POST
 def chat_send(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    ticket = _chat_for_customer(request, reference)
+    ticket = chat_for_customer(request, reference)
     form = ChatMessageForm(request.POST)
     if form.is_valid():
         try:
             chat_add_customer_message(ticket=ticket, body=form.cleaned_data["body"])
         except TicketClosedError:
             form.add_error("body", _("This chat has ended. Please send a message instead."))
-    if not _wants_partial(request):
+    if not wants_partial(request):
         return HttpResponseRedirect(reverse("tickets:chat-window", args=[ticket.reference]))
     ticket.refresh_from_db()
     context = _window_context(
@@ -115,6 +109,6 @@ def chat_send(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 def chat_end_view(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    ticket = _chat_for_customer(request, reference)
+    ticket = chat_for_customer(request, reference)
     chat_end(ticket=ticket)
     return HttpResponseRedirect(reverse("tickets:chat-window", args=[ticket.reference]))

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
+from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import HttpResponse, HttpResponseRedirect
@@ -26,12 +27,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from faq.views import HtmxHttpRequest
 from tickets.forms import ChatHandOverForm, ChatMessageForm
 from tickets.models import Channel, Message, Ticket
 from tickets.presence import mark_agent_online, online_agent_ids
 from tickets.roles import chat_agents
 from tickets.services import agent_name, chat_end, chat_hand_over, chat_reply, chat_take
+from wallet_support.htmx import HtmxHttpRequest, staff_user
 
 MAX_SHOWN = 50
 TEMPLATE = "admin/tickets/chat_console.html"
@@ -50,12 +51,21 @@ def parse_shown(raw: str) -> dict[int, int]:
 
 
 @dataclass
+class ChatPanel:
+    """One of the agent's chats on the console: the lines the page lacks, and whether the page
+    has a panel for it yet (a new panel shows the whole chat)."""
+
+    chat: Ticket
+    lines: list[Message]
+    is_new: bool
+
+
+@dataclass
 class ConsoleState:
-    """What one answer of the console holds, computed in a fixed number of queries. Each of
-    the agent's chats carries `console_lines` (what the page lacks) and `is_new_panel`."""
+    """What one answer of the console holds, computed in a fixed number of queries."""
 
     waiting: list[Ticket]
-    mine: list[Ticket]
+    mine: list[ChatPanel]
     ended_ids: list[int]
     shown: dict[int, int] = field(default_factory=dict)
 
@@ -65,10 +75,10 @@ class ConsoleState:
 
     @property
     def has_new_panels(self) -> bool:
-        return any(chat.is_new_panel for chat in self.mine)
+        return any(panel.is_new for panel in self.mine)
 
 
-def console_state(agent: AbstractBaseUser, shown: dict[int, int]) -> ConsoleState:
+def console_state(agent: User, shown: dict[int, int]) -> ConsoleState:
     live = Ticket.objects.live_chats().order_by("created_at")
     waiting = list(live.filter(assignee__isnull=True)[:MAX_SHOWN])
     mine = list(live.filter(assignee=agent)[:MAX_SHOWN])
@@ -80,20 +90,22 @@ def console_state(agent: AbstractBaseUser, shown: dict[int, int]) -> ConsoleStat
     new_lines: dict[int, list[Message]] = defaultdict(list)
     if conditions:
         for message in (
-            Message.objects.filter(reduce(or_, conditions)).select_related("author").order_by("pk")
+            Message.objects.filter(reduce(or_, conditions))
+            .select_related("author", "ticket")
+            .order_by("pk")
         ):
             new_lines[message.ticket_id].append(message)
-    for chat in mine:
-        chat.console_lines = new_lines[chat.pk]
-        chat.is_new_panel = chat.pk not in shown
+    panels = [
+        ChatPanel(chat=chat, lines=new_lines[chat.pk], is_new=chat.pk not in shown) for chat in mine
+    ]
     mine_ids = {chat.pk for chat in mine}
     return ConsoleState(
         waiting=waiting,
-        mine=mine,
+        mine=panels,
         ended_ids=[chat_id for chat_id in shown if chat_id not in mine_ids],
         shown={
-            chat.pk: max([shown.get(chat.pk, 0), *(line.pk for line in chat.console_lines)])
-            for chat in mine
+            panel.chat.pk: max([shown.get(panel.chat.pk, 0), *(line.pk for line in panel.lines)])
+            for panel in panels
         },
     )
 
@@ -103,7 +115,7 @@ def _check_permission(request: HtmxHttpRequest) -> None:
         raise PermissionDenied
 
 
-def _hand_over_choices(agent: AbstractBaseUser) -> list[tuple[int, str]]:
+def _hand_over_choices(agent: User) -> list[tuple[int, str]]:
     colleagues = [user for user in chat_agents() if user.pk != agent.pk]
     online = online_agent_ids(user.pk for user in colleagues)
     return [
@@ -118,18 +130,20 @@ def _render(
     shown: dict[int, int],
     **extra: object,
 ) -> TemplateResponse:
-    mark_agent_online(request.user, request.session)
-    state = console_state(request.user, shown)
+    mark_agent_online(staff_user(request), request.session)
+    state = console_state(staff_user(request), shown)
     context = {
         "console": state,
-        "hand_over_choices": _hand_over_choices(request.user) if state.has_new_panels else [],
+        "hand_over_choices": _hand_over_choices(staff_user(request))
+        if state.has_new_panels
+        else [],
         **extra,
     }
     return TemplateResponse(request, template, context)
 
 
 @require_GET
-def console_page(request: HtmxHttpRequest, admin_context: dict) -> TemplateResponse:
+def console_page(request: HtmxHttpRequest, admin_context: dict[str, Any]) -> TemplateResponse:
     _check_permission(request)
     return _render(request, TEMPLATE, {}, **admin_context)
 
@@ -171,7 +185,7 @@ def _chat_action(
 
 @require_POST
 def console_take(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    return _chat_action(request, pk, lambda chat: chat_take(ticket=chat, agent=request.user))
+    return _chat_action(request, pk, lambda chat: chat_take(ticket=chat, agent=staff_user(request)))
 
 
 @require_POST
@@ -181,11 +195,11 @@ def console_send(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = ChatMessageForm(request.POST)
     if form.is_valid():
         try:
-            chat_reply(ticket=chat, agent=request.user, body=form.cleaned_data["body"])
+            chat_reply(ticket=chat, agent=staff_user(request), body=form.cleaned_data["body"])
         except ValidationError as error:
             form.add_error("body", error)
     if form.errors and not request.htmx:
-        return _after_action(request, ValidationError(form.errors["body"]))
+        return _after_action(request, ValidationError(list(form.errors["body"])))
     return _after_action(
         request, reply_chat=chat, reply_form=form if form.errors else ChatMessageForm()
     )
@@ -197,12 +211,12 @@ def console_hand_over(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
     def hand_over(chat: Ticket) -> None:
         if not form.is_valid():
-            raise ValidationError(form.errors["agent"])
-        chat_hand_over(ticket=chat, to_agent=form.cleaned_data["agent"], actor=request.user)
+            raise ValidationError(list(form.errors["agent"]))
+        chat_hand_over(ticket=chat, to_agent=form.cleaned_data["agent"], actor=staff_user(request))
 
     return _chat_action(request, pk, hand_over)
 
 
 @require_POST
 def console_end(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    return _chat_action(request, pk, lambda chat: chat_end(ticket=chat, actor=request.user))
+    return _chat_action(request, pk, lambda chat: chat_end(ticket=chat, actor=staff_user(request)))

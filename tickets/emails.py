@@ -22,9 +22,10 @@ def read_ticket_token(token: str) -> str | None:
     """The reference in a signed link, or None if the link is forged or too old."""
     max_age = settings.TICKETS_LINK_MAX_AGE_DAYS * 24 * 3600
     try:
-        return signing.loads(token, salt=LINK_SALT, max_age=max_age)["r"]
+        reference = signing.loads(token, salt=LINK_SALT, max_age=max_age)["r"]
     except (signing.BadSignature, KeyError, TypeError):
         return None
+    return reference if isinstance(reference, str) else None
 
 
 def ticket_link(ticket: Ticket) -> str:
@@ -41,7 +42,7 @@ def build_customer_email(
         context = {
             "ticket": ticket,
             "message": message,
-            "transcript": ticket.messages.filter(is_internal=False).select_related("author")
+            "transcript": ticket.messages.public().select_related("author")
             if template == "chat_transcript"
             else (),
             "link": ticket_link(ticket),
@@ -50,11 +51,9 @@ def build_customer_email(
         subject = render_to_string(f"tickets/email/{template}_subject.txt", context)
         text = render_to_string(f"tickets/email/{template}.txt", context)
         html = render_to_string(f"tickets/email/{template}.html", context)
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()), body=text, to=[ticket.email]
-    )
-    message.attach_alternative(html, "text/html")
-    return message
+    email = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text, to=[ticket.email])
+    email.attach_alternative(html, "text/html")
+    return email
 
 
 def build_staff_email(ticket: Ticket, template: str) -> EmailMultiAlternatives | None:
@@ -80,7 +79,7 @@ def build_email(
     ticket: Ticket, template: str, *, message_id: int | None = None
 ) -> EmailMultiAlternatives | None:
     if template in CUSTOMER_TEMPLATES:
-        message = ticket.messages.filter(pk=message_id, is_internal=False).first()
+        message = ticket.messages.public().filter(pk=message_id).first() if message_id else None
         if message_id is not None and message is None:
             return None  # the reply was deleted before it could be sent
         return build_customer_email(ticket, template, message)

@@ -6,12 +6,15 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.urls import reverse
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from tickets.models import MONEY_TOPICS, Kind, Topic
 from tickets.roles import chat_agents
-from tickets.services import MAX_ATTACHMENTS
-from tickets.uploads import CleanUpload, clean_upload
+from tickets.services import MAX_ATTACHMENTS, too_many_files_message
+from tickets.uploads import MAX_UPLOAD_MB, CleanUpload, clean_upload
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -26,7 +29,7 @@ class MultipleFileField(forms.FileField):
     def clean(self, data: Any, initial: Any = None) -> list[CleanUpload]:
         files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
         if len(files) > MAX_ATTACHMENTS:
-            raise ValidationError(_("Attach at most 3 files."), code="too_many")
+            raise ValidationError(too_many_files_message(), code="too_many")
         cleaned, errors = [], []
         for upload in files:
             try:
@@ -38,11 +41,24 @@ class MultipleFileField(forms.FileField):
         return cleaned
 
 
+def _with_limits(text: str) -> str:
+    return gettext(text) % {"count": MAX_ATTACHMENTS, "size": MAX_UPLOAD_MB}
+
+
+# Translated when shown, in the visitor's language, with the limits filled in.
+_lazy_with_limits = lazy(_with_limits, str)
+
+
 def _attachments_field() -> MultipleFileField:
     return MultipleFileField(
         label=_("Screenshots or documents"),
         required=False,
-        help_text=_("Up to 3 files: PNG, JPEG or PDF, 5 MB each. Cover card numbers first."),
+        help_text=_lazy_with_limits(
+            gettext_noop(
+                "Up to %(count)d files: PNG, JPEG or PDF, %(size)d MB each. "
+                "Cover card numbers first."
+            )
+        ),
         widget=MultipleFileInput(
             attrs={"accept": ".png,.jpg,.jpeg,.pdf,image/png,image/jpeg,application/pdf"}
         ),
@@ -171,13 +187,10 @@ class TicketForm(forms.Form):
         return ""
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("topic") not in MONEY_TOPICS:
             cleaned["transaction_reference"] = ""
         return cleaned
-
-    def is_honeypot_filled(self) -> bool:
-        return "website" in self.errors
 
 
 class MessageForm(forms.Form):
@@ -227,12 +240,26 @@ class ResolutionForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("action") == "confirm" and not cleaned.get("rating"):
             self.add_error("rating", _("Choose a rating from 1 to 5."))
         if cleaned.get("action") == "reopen" and not cleaned.get("comment", "").strip():
             self.add_error("comment", _("Tell us what is still not working."))
         return cleaned
+
+
+CHAT_MESSAGE_MAX_LENGTH = 2000
+
+
+def _chat_text_field(
+    label: StrOrPromise, *, rows: int, required_message: StrOrPromise
+) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=CHAT_MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        error_messages={"required": required_message},
+    )
 
 
 class ChatStartForm(forms.Form):
@@ -252,20 +279,14 @@ class ChatStartForm(forms.Form):
             "invalid": _("Enter a valid email address, e.g. name@example.com."),
         },
     )
-    message = forms.CharField(
-        label=_("Your question"),
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": _("Write your question first.")},
+    message = _chat_text_field(
+        _("Your question"), rows=3, required_message=_("Write your question first.")
     )
 
 
 class ChatMessageForm(forms.Form):
-    body = forms.CharField(
-        label=_("Message"),
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": _("Write a message before sending.")},
+    body = _chat_text_field(
+        _("Message"), rows=2, required_message=_("Write a message before sending.")
     )
 
 

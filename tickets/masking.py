@@ -109,33 +109,30 @@ def _mask_cards(text: str, found: list[str]) -> str:
     return _CARD_CANDIDATE.sub(replace, text)
 
 
+def _substitute(
+    pattern: re.Pattern[str], template: str, kind: str, text: str, found: list[str]
+) -> str:
+    """Replace each match by `template` (\\1, \\2 keep the words around the secret), noting
+    what kind of secret was removed."""
+
+    def replace(match: re.Match[str]) -> str:
+        found.append(kind)
+        return match.expand(template)
+
+    return pattern.sub(replace, text)
+
+
 def _mask_codes(text: str, found: list[str]) -> str:
-    def after_word(match: re.Match[str]) -> str:
-        found.append(CODE)
-        return f"{match.group(1)}******"
-
-    def before_word(match: re.Match[str]) -> str:
-        found.append(CODE)
-        return f"******{match.group(2)}"
-
-    text = _CODE_AFTER_WORD.sub(after_word, text)
-    return _CODE_BEFORE_WORD.sub(before_word, text)
+    text = _substitute(_CODE_AFTER_WORD, r"\1******", CODE, text, found)
+    return _substitute(_CODE_BEFORE_WORD, r"******\2", CODE, text, found)
 
 
 def _mask_passwords(text: str, found: list[str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        found.append(PASSWORD)
-        return f"{match.group(1)}********"
-
-    return _PASSWORD.sub(replace, text)
+    return _substitute(_PASSWORD, r"\1********", PASSWORD, text, found)
 
 
 def _mask_private_keys(text: str, found: list[str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        found.append(PRIVATE_KEY)
-        return "[private key removed]"
-
-    return _PRIVATE_KEY.sub(replace, text)
+    return _substitute(_PRIVATE_KEY, "[private key removed]", PRIVATE_KEY, text, found)
 
 
 def _mask_recovery_phrases(text: str, found: list[str]) -> str:
@@ -151,10 +148,10 @@ def _mask_recovery_phrases(text: str, found: list[str]) -> str:
         if in_list and continues:
             run_end, count = match.end(), count + 1
             continue
-        if run_start is not None and count >= _PHRASE_MIN:
+        if run_start is not None and run_end is not None and count >= _PHRASE_MIN:
             runs.append((run_start, run_end))
         run_start, run_end, count = (match.start(), match.end(), 1) if in_list else (None, None, 0)
-    if run_start is not None and count >= _PHRASE_MIN:
+    if run_start is not None and run_end is not None and count >= _PHRASE_MIN:
         runs.append((run_start, run_end))
     for start, end in reversed(runs):
         found.append(RECOVERY_PHRASE)

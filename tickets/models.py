@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
+from wallet_support.db import choices_constraint
+
 # Letters and digits that cannot be mistaken for each other when read aloud or copied by hand
 # (no 0/O, 1/I/L, U/V).
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
@@ -39,11 +41,11 @@ class PrivateStorage(FileSystemStorage):
         super().__init__(base_url=None)
 
     @property
-    def base_location(self) -> str:  # type: ignore[override]
+    def base_location(self) -> str:
         return str(settings.PRIVATE_MEDIA_ROOT)
 
     @property
-    def location(self) -> str:  # type: ignore[override]
+    def location(self) -> str:
         return str(PurePath(settings.PRIVATE_MEDIA_ROOT))
 
     def url(self, name: str | None) -> str:
@@ -77,6 +79,28 @@ class Topic(models.TextChoices):
 # Topics about money movements: the transaction reference field is shown for these.
 MONEY_TOPICS = frozenset({Topic.TOP_UP, Topic.WITHDRAWAL, Topic.PAYMENT})
 
+# Help categories (faq/content/categories.toml) and ticket topics are two lists: a customer
+# reads the help by category and files a ticket by topic. This is the one map between them,
+# so a page, a suggestion or a report can go from one to the other.
+TOPIC_OF_CATEGORY: dict[str, Topic] = {
+    "registration": Topic.ACCOUNT,
+    "account": Topic.ACCOUNT,
+    "top-up": Topic.TOP_UP,
+    "withdrawal": Topic.WITHDRAWAL,
+    "payments": Topic.PAYMENT,
+    "security": Topic.SECURITY,
+    "technical": Topic.OTHER,
+    "contact": Topic.OTHER,
+}
+
+
+def topic_for_category(category_slug: str) -> Topic:
+    return TOPIC_OF_CATEGORY.get(category_slug, Topic.OTHER)
+
+
+def categories_for_topic(topic: str) -> list[str]:
+    return [slug for slug, mapped in TOPIC_OF_CATEGORY.items() if mapped == topic]
+
 
 class Status(models.TextChoices):
     NEW = "new", _("New")
@@ -84,6 +108,10 @@ class Status(models.TextChoices):
     WAITING = "waiting", _("Waiting on customer")
     RESOLVED = "resolved", _("Resolved")
     CLOSED = "closed", _("Closed")
+
+
+# A finished ticket needs nobody's action: resolved (the customer may still reopen it) or closed.
+FINISHED = frozenset({Status.RESOLVED, Status.CLOSED})
 
 
 class Priority(models.TextChoices):
@@ -104,7 +132,10 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
 
     def active(self) -> TicketQuerySet:
         """Tickets someone still has to act on."""
-        return self.exclude(status__in=[Status.RESOLVED, Status.CLOSED])
+        return self.exclude(status__in=FINISHED)
+
+    def not_spam(self) -> TicketQuerySet:
+        return self.filter(is_spam=False)
 
     def overdue(self, now: datetime | None = None) -> TicketQuerySet:
         due_before = (now or timezone.now()) - timedelta(
@@ -135,6 +166,7 @@ class Ticket(models.Model):
     Status = Status
     Priority = Priority
     Channel = Channel
+    FINISHED = FINISHED
 
     reference = models.CharField(
         _("reference"), max_length=12, unique=True, default=new_reference, editable=False
@@ -187,17 +219,11 @@ class Ticket(models.Model):
             ("view_support_analytics", _("Can see support analytics")),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="ticket_kind_valid"),
-            models.CheckConstraint(condition=Q(topic__in=Topic.values), name="ticket_topic_valid"),
-            models.CheckConstraint(
-                condition=Q(status__in=Status.values), name="ticket_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(priority__in=Priority.values), name="ticket_priority_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(channel__in=Channel.values), name="ticket_channel_valid"
-            ),
+            choices_constraint("kind", Kind, "ticket_kind_valid"),
+            choices_constraint("topic", Topic, "ticket_topic_valid"),
+            choices_constraint("status", Status, "ticket_status_valid"),
+            choices_constraint("priority", Priority, "ticket_priority_valid"),
+            choices_constraint("channel", Channel, "ticket_channel_valid"),
             models.CheckConstraint(
                 condition=Q(satisfaction__isnull=True) | Q(satisfaction__range=(1, 5)),
                 name="ticket_satisfaction_1_to_5",
@@ -220,9 +246,23 @@ class Ticket(models.Model):
         """No public staff reply yet, and the promised first-response time has passed."""
         return (
             self.first_response_at is None
-            and self.status not in {Status.RESOLVED, Status.CLOSED}
+            and not self.is_finished
             and timezone.now() > self.first_response_due
         )
+
+    def opening_message(self) -> Message:
+        """What the customer first wrote, shown as the conversation's first message (not saved:
+        it is the ticket's description)."""
+        return Message(
+            ticket=self,
+            author_type=Message.Author.CUSTOMER,
+            body=self.description,
+            created_at=self.created_at,
+        )
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
 
     @property
     def is_resolved(self) -> bool:
@@ -234,7 +274,13 @@ class Ticket(models.Model):
 
     @property
     def is_live_chat(self) -> bool:
-        return self.channel == Channel.CHAT and self.status not in {Status.RESOLVED, Status.CLOSED}
+        return self.channel == Channel.CHAT and not self.is_finished
+
+
+class MessageQuerySet(models.QuerySet["Message"]):
+    def public(self) -> MessageQuerySet:
+        """What the customer sees: everything but the staff's internal notes."""
+        return self.filter(is_internal=False)
 
 
 class Message(models.Model):
@@ -262,6 +308,8 @@ class Message(models.Model):
         help_text=_("Internal notes are never shown or sent to the customer."),
     )
     created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+
+    objects = MessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

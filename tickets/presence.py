@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 
@@ -27,7 +27,7 @@ def _agent_key(user_id: int) -> str:
     return f"chat:agent-online:{user_id}"
 
 
-def mark_agent_online(user: AbstractBaseUser, session: SessionBase | None = None) -> None:
+def mark_agent_online(user: User, session: SessionBase | None = None) -> None:
     now = time.time()
     if session is not None and now - session.get(_SESSION_KEY, 0) < REFRESH_AFTER_SECONDS:
         return

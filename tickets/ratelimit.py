@@ -22,13 +22,11 @@ def _key(scope: str, identity: str, window: int) -> str:
     return f"ratelimit:{scope}:{digest}:{window}"
 
 
-def is_limited(scope: str, identity: str, rate: str, *, count_hit: bool = True) -> bool:
+def is_limited(scope: str, identity: str, rate: str) -> bool:
     """Record a hit for this identity and say whether it went over the rate."""
     limit, seconds = parse_rate(rate)
     window = int(time.time() // seconds)
     key = _key(scope, identity.lower(), window)
-    if not count_hit:
-        return (cache.get(key) or 0) >= limit
     if cache.add(key, 1, timeout=seconds + 5):
         return limit < 1
     try:
@@ -42,4 +40,4 @@ def is_limited(scope: str, identity: str, rate: str, *, count_hit: bool = True) 
 def client_ip(request: HttpRequest) -> str:
     # REMOTE_ADDR only: X-Forwarded-For is whatever the client wants it to be unless a trusted
     # proxy sets it, and the proxy set-up is the operator's to configure.
-    return request.META.get("REMOTE_ADDR", "unknown")
+    return str(request.META.get("REMOTE_ADDR", "unknown"))

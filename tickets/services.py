@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -71,6 +71,10 @@ _ALLOWED_STATUS_CHANGES: dict[str, set[str]] = {
 }
 
 
+def too_many_files_message() -> str:
+    return _("Attach at most %(count)d files.") % {"count": MAX_ATTACHMENTS}
+
+
 def can_change_status(old: str, new: str) -> bool:
     return old == new or new in _ALLOWED_STATUS_CHANGES.get(old, set())
 
@@ -85,12 +89,18 @@ def _queue_email(ticket_id: int, template: str, **extra: Any) -> None:
     transaction.on_commit(lambda: send_ticket_email.enqueue(ticket_id, template, **extra))
 
 
-def _actor_label(actor: AbstractBaseUser | None, default: str) -> str:
+def _actor_label(actor: User | None, default: str) -> str:
     return "staff" if actor is not None else default
 
 
 def _record(
-    ticket: Ticket, field: str, old: object, new: object, *, actor=None, label: str = "system"
+    ticket: Ticket,
+    field: str,
+    old: object,
+    new: object,
+    *,
+    actor: User | None = None,
+    label: str = "system",
 ) -> None:
     TicketEvent.objects.create(
         ticket=ticket,
@@ -142,7 +152,7 @@ def ticket_create(
     channel: str = Channel.WEB,
 ) -> Ticket:
     if len(attachments) > MAX_ATTACHMENTS:
-        raise ValidationError(_("Attach at most 3 files."))
+        raise ValidationError(too_many_files_message())
     masked_subject = mask_secrets(subject)
     masked_description = mask_secrets(description)
     ticket = Ticket(
@@ -183,9 +193,7 @@ def ticket_create(
     return ticket
 
 
-def _change_status(
-    ticket: Ticket, status: str, *, actor: AbstractBaseUser | None, label: str
-) -> None:
+def _change_status(ticket: Ticket, status: str, *, actor: User | None, label: str) -> None:
     if status == ticket.status:
         return
     if status not in _ALLOWED_STATUS_CHANGES[ticket.status]:
@@ -211,7 +219,7 @@ def ticket_add_customer_message(
     *, ticket: Ticket, body: str, attachments: Sequence[CleanUpload] = ()
 ) -> Message:
     if len(attachments) > MAX_ATTACHMENTS:
-        raise ValidationError(_("Attach at most 3 files."))
+        raise ValidationError(too_many_files_message())
     masked = mask_secrets(body)
     with transaction.atomic():
         ticket = _locked(ticket)
@@ -263,9 +271,7 @@ def ticket_reopen(*, ticket: Ticket, reason: str) -> Ticket:
     return ticket
 
 
-def ticket_change_status(
-    *, ticket: Ticket, status: str, actor: AbstractBaseUser | None = None
-) -> Ticket:
+def ticket_change_status(*, ticket: Ticket, status: str, actor: User | None = None) -> Ticket:
     with transaction.atomic():
         ticket = _locked(ticket)
         _change_status(ticket, status, actor=actor, label="system")
@@ -273,9 +279,7 @@ def ticket_change_status(
     return ticket
 
 
-def ticket_assign(
-    *, ticket: Ticket, assignee: AbstractBaseUser | None, actor: AbstractBaseUser
-) -> Ticket:
+def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User) -> Ticket:
     with transaction.atomic():
         ticket = _locked(ticket)
         if ticket.assignee_id == (assignee.pk if assignee else None):
@@ -289,7 +293,7 @@ def ticket_assign(
     return ticket
 
 
-def ticket_set_priority(*, ticket: Ticket, priority: str, actor: AbstractBaseUser) -> Ticket:
+def ticket_set_priority(*, ticket: Ticket, priority: str, actor: User) -> Ticket:
     if priority not in Priority.values:
         raise ValidationError(_("Unknown priority."))
     with transaction.atomic():
@@ -304,7 +308,7 @@ def ticket_set_priority(*, ticket: Ticket, priority: str, actor: AbstractBaseUse
 def ticket_reply(
     *,
     ticket: Ticket,
-    author: AbstractBaseUser,
+    author: User,
     body: str,
     internal: bool = False,
     status_after: str | None = None,
@@ -345,7 +349,7 @@ def ticket_reply(
     return message
 
 
-def ticket_mark_spam(*, ticket: Ticket, actor: AbstractBaseUser) -> Ticket:
+def ticket_mark_spam(*, ticket: Ticket, actor: User) -> Ticket:
     with transaction.atomic():
         ticket = _locked(ticket)
         if not ticket.is_spam:
@@ -394,7 +398,7 @@ def chat_start(*, name: str, email: str, message: str, language: str) -> Ticket:
     )
 
 
-def agent_name(agent: AbstractBaseUser) -> str:
+def agent_name(agent: User) -> str:
     """How an agent is shown to customers: the first name, else the user name."""
     return getattr(agent, "first_name", "") or agent.get_username()
 
@@ -413,12 +417,12 @@ def _live_chat(ticket: Ticket) -> Ticket:
     return ticket
 
 
-def _check_can_chat(agent: AbstractBaseUser) -> None:
+def _check_can_chat(agent: User) -> None:
     if not (agent.is_active and agent.is_staff and agent.has_perm("tickets.change_ticket")):
         raise ValidationError(_("%(agent)s cannot answer chats.") % {"agent": agent.get_username()})
 
 
-def chat_take(*, ticket: Ticket, agent: AbstractBaseUser) -> Ticket:
+def chat_take(*, ticket: Ticket, agent: User) -> Ticket:
     """An agent joins a waiting chat. Two agents taking it at once: the first one wins."""
     _check_can_chat(agent)
     with transaction.atomic():
@@ -427,7 +431,8 @@ def chat_take(*, ticket: Ticket, agent: AbstractBaseUser) -> Ticket:
             return ticket
         if ticket.assignee_id is not None:
             raise ValidationError(
-                _("%(agent)s has already taken this chat.") % {"agent": agent_name(ticket.assignee)}
+                _("%(agent)s has already taken this chat.")
+                % {"agent": agent_name(ticket.assignee) if ticket.assignee else "?"}
             )
         _record(ticket, "assignee", "", agent, actor=agent)
         ticket.assignee = agent
@@ -437,9 +442,7 @@ def chat_take(*, ticket: Ticket, agent: AbstractBaseUser) -> Ticket:
     return ticket
 
 
-def chat_hand_over(
-    *, ticket: Ticket, to_agent: AbstractBaseUser, actor: AbstractBaseUser
-) -> Ticket:
+def chat_hand_over(*, ticket: Ticket, to_agent: User, actor: User) -> Ticket:
     """The agent in a chat hands it to a colleague; the customer is told who took over."""
     _check_can_chat(to_agent)
     with transaction.atomic():
@@ -463,12 +466,12 @@ def chat_hand_over(
     return ticket
 
 
-def _check_in_chat(ticket: Ticket, agent: AbstractBaseUser) -> None:
+def _check_in_chat(ticket: Ticket, agent: User) -> None:
     if ticket.assignee_id != agent.pk and not agent.has_perm("tickets.assign_ticket"):
         raise ValidationError(_("Take the chat first: only the agent in a chat can do this."))
 
 
-def chat_reply(*, ticket: Ticket, agent: AbstractBaseUser, body: str) -> Message:
+def chat_reply(*, ticket: Ticket, agent: User, body: str) -> Message:
     """The agent in a chat answers; the customer sees it at the next poll. Only the agent who
     took the chat answers in it, so the customer always knows who is talking."""
     with transaction.atomic():
@@ -486,13 +489,13 @@ def chat_add_customer_message(*, ticket: Ticket, body: str) -> Message:
         return ticket_add_customer_message(ticket=ticket, body=body)
 
 
-def chat_end(*, ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
+def chat_end(*, ticket: Ticket, actor: User | None = None) -> Ticket:
     """End a chat (the customer, or the agent in it): resolved, and the transcript is e-mailed."""
     with transaction.atomic():
         ticket = _locked(ticket)
         if ticket.channel != Channel.CHAT:
             raise ValidationError(_("Only a chat can be ended."))
-        if ticket.status in {Status.RESOLVED, Status.CLOSED}:
+        if ticket.is_finished:
             return ticket
         if actor is not None:
             _check_in_chat(ticket, actor)

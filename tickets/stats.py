@@ -16,7 +16,7 @@ def queue_summary() -> dict[str, Any]:
     now = timezone.now()
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     week_start = today - timedelta(days=today.weekday())
-    counts = Ticket.objects.filter(is_spam=False).aggregate(
+    counts = Ticket.objects.not_spam().aggregate(
         new_today=Count("pk", filter=Q(created_at__gte=today)),
         open=Count("pk", filter=Q(status__in=[Status.NEW, Status.OPEN])),
         waiting=Count("pk", filter=Q(status=Status.WAITING)),
@@ -24,7 +24,7 @@ def queue_summary() -> dict[str, Any]:
         average_satisfaction=Avg("satisfaction"),
     )
     counts["chats_waiting"] = Ticket.objects.live_chats().filter(assignee__isnull=True).count()
-    counts["overdue"] = Ticket.objects.filter(is_spam=False).overdue(now).count()
+    counts["overdue"] = Ticket.objects.not_spam().overdue(now).count()
     # Median over the last 30 days: a few very slow tickets should not hide the typical wait.
     waits = [
         wait.total_seconds()

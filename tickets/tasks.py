@@ -21,7 +21,8 @@ RETRY_CAP = timedelta(hours=1)
 
 
 def retry_delay(attempt: int) -> timedelta:
-    return min(RETRY_BASE * 2 ** (attempt - 1), RETRY_CAP)
+    delay: timedelta = min(RETRY_BASE * 2 ** (attempt - 1), RETRY_CAP)
+    return delay
 
 
 @task()

@@ -16,7 +16,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_UPLOAD_MB = 5
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # a 40-megapixel screenshot is already absurd
 
 # Active content a PDF reader would run, and markup a browser might render if it sniffed.
@@ -48,10 +49,10 @@ def _reencode_image(data: bytes) -> tuple[bytes, str, str] | None:
                     _("This image is too large in pixels."), code="too_many_pixels"
                 )
             probe.verify()  # checks the structure; the image must be reopened afterwards
-        with Image.open(io.BytesIO(data)) as image:
-            image_format = image.format
-            image.load()
-            image = ImageOps.exif_transpose(image)
+        with Image.open(io.BytesIO(data)) as opened:
+            image_format = opened.format
+            opened.load()
+            image: Image.Image = ImageOps.exif_transpose(opened)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None
     output = io.BytesIO()
@@ -80,14 +81,16 @@ def clean_upload(upload: UploadedFile) -> CleanUpload:
     """Return a safe copy of the upload, or raise ValidationError in the customer's language."""
     if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
         raise ValidationError(
-            _("“%(name)s” is larger than 5 MB.") % {"name": _clean_name(upload.name or "")},
+            _("“%(name)s” is larger than %(size)d MB.")
+            % {"name": _clean_name(upload.name or ""), "size": MAX_UPLOAD_MB},
             code="too_large",
         )
     data = upload.read(MAX_UPLOAD_BYTES + 1)
     name = _clean_name(upload.name or "")
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValidationError(
-            _("“%(name)s” is larger than 5 MB.") % {"name": name}, code="too_large"
+            _("“%(name)s” is larger than %(size)d MB.") % {"name": name, "size": MAX_UPLOAD_MB},
+            code="too_large",
         )
     if not data:
         raise ValidationError(_("“%(name)s” is empty.") % {"name": name}, code="empty")

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -13,11 +14,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from faq.models import Article, current_language
-from faq.views import HtmxHttpRequest
+from faq.search import SearchResult, search
+from faq.services import deflection_record
+from tickets.access import DRAFT_SESSION_KEY, grant_access, ticket_for_customer
 from tickets.emails import read_ticket_token
 from tickets.forms import MessageForm, ResolutionForm, TicketForm, TrackForm
 from tickets.masking import mask_secrets
-from tickets.models import Attachment, Deflection, Ticket
+from tickets.models import Attachment, Ticket, topic_for_category
 from tickets.ratelimit import client_ip, is_limited
 from tickets.services import (
     TicketClosedError,
@@ -26,44 +29,29 @@ from tickets.services import (
     ticket_create,
     ticket_reopen,
 )
+from wallet_support.htmx import HtmxHttpRequest
 
-ACCESS_SESSION_KEY = "tickets_access"
 SUBMITTED_SESSION_KEY = "tickets_submitted"
 SUGGESTIONS = 3
 
 
-def _wants_partial(request: HtmxHttpRequest) -> bool:
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
-def _grant_access(request: HtmxHttpRequest, ticket: Ticket) -> None:
-    granted = [
-        ref for ref in request.session.get(ACCESS_SESSION_KEY, []) if ref != ticket.reference
-    ]
-    request.session[ACCESS_SESSION_KEY] = [ticket.reference, *granted][:20]
-
-
-def _ticket_for_customer(request: HtmxHttpRequest, reference: str) -> Ticket:
-    """The ticket, if this browser proved it belongs to it (reference + e-mail, or the link)."""
-    if reference not in request.session.get(ACCESS_SESSION_KEY, []):
-        raise Http404
-    return get_object_or_404(Ticket, reference=reference)
-
-
-def _suggested_articles(subject: str) -> list[Article]:
-    from faq.search import search  # the help centre's own search, one interface
-
+def _suggested_articles(subject: str) -> list[SearchResult]:
     if len(subject.strip()) < 2:
         return []
-    return list(search(subject, language=current_language(), limit=SUGGESTIONS))
+    return search(subject, language=current_language(), limit=SUGGESTIONS)
 
 
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def ticket_new(request: HtmxHttpRequest) -> HttpResponse:
     # A chat that could not start hands over what the customer typed (tickets.chat_views).
-    draft = request.session.pop("tickets_draft", None) if request.method == "GET" else None
-    form = TicketForm(request.POST or None, request.FILES or None, initial=draft or None)
+    initial: dict[str, str] = {}
+    if request.method == "GET":
+        initial = request.session.pop(DRAFT_SESSION_KEY, None) or {}
+        # From a help page's "still need help?": its category's topic, already chosen.
+        if category := request.GET.get("category"):
+            initial.setdefault("topic", topic_for_category(category))
+    form = TicketForm(request.POST or None, request.FILES or None, initial=initial)
     refused = ""
     if request.method == "POST" and form.is_valid():
         ip_limited = is_limited("ticket-ip", client_ip(request), settings.TICKETS_RATE_PER_IP)
@@ -76,10 +64,21 @@ def ticket_new(request: HtmxHttpRequest) -> HttpResponse:
                 "sending another, or add details to the ticket you already have."
             )
         else:
-            data = {k: v for k, v in form.cleaned_data.items() if k != "website"}
-            ticket = ticket_create(language=current_language(), **data)
+            data = form.cleaned_data
+            ticket = ticket_create(
+                kind=data["kind"],
+                topic=data["topic"],
+                subject=data["subject"],
+                description=data["description"],
+                email=data["email"],
+                name=data["name"],
+                phone=data["phone"],
+                transaction_reference=data["transaction_reference"],
+                attachments=data["attachments"],
+                language=current_language(),
+            )
             request.session[SUBMITTED_SESSION_KEY] = ticket.reference
-            _grant_access(request, ticket)
+            grant_access(request, ticket)
             return redirect("tickets:submitted")
 
     files_lost = request.method == "POST" and bool(request.FILES)
@@ -120,7 +119,7 @@ def ticket_field_check(request: HtmxHttpRequest, field_name: str) -> HttpRespons
 def suggestion_open(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Count a deflection (a suggested article opened from the form), then show the article."""
     article = get_object_or_404(Article.objects.published().in_language(), slug=slug)
-    Deflection.objects.create(article=article)
+    deflection_record(article=article)
     return HttpResponseRedirect(article.get_absolute_url())
 
 
@@ -145,7 +144,7 @@ def ticket_track(request: HtmxHttpRequest) -> HttpResponse:
             # Compare even when there is no ticket, so the answer takes as long either way.
             stored_email = ticket.email.lower() if ticket else "no-ticket@invalid"
             if constant_time_compare(stored_email, form.cleaned_data["email"].lower()) and ticket:
-                _grant_access(request, ticket)
+                grant_access(request, ticket)
                 return redirect(ticket)
             error = _(
                 "We could not find a ticket with this reference and email. "
@@ -163,16 +162,14 @@ def ticket_link(request: HtmxHttpRequest, token: str) -> HttpResponse:
     ticket = Ticket.objects.filter(reference=reference).first() if reference else None
     if ticket is None:
         return redirect(f"{reverse('tickets:track')}?expired=1")
-    _grant_access(request, ticket)
+    grant_access(request, ticket)
     # Redirect so the token leaves the address bar and the browser history.
     return redirect(ticket)
 
 
 def _detail_context(ticket: Ticket, **extra: object) -> dict[str, object]:
     messages = list(
-        ticket.messages.filter(is_internal=False)
-        .select_related("author")
-        .prefetch_related("attachments")
+        ticket.messages.public().select_related("author").prefetch_related("attachments")
     )
     opening_attachments = [a for a in ticket.attachments.all() if a.message_id is None]
     return {
@@ -187,13 +184,13 @@ def _detail_context(ticket: Ticket, **extra: object) -> dict[str, object]:
 
 @require_GET
 def ticket_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    ticket = _ticket_for_customer(request, reference)
+    ticket = ticket_for_customer(request, reference)
     return TemplateResponse(request, "tickets/ticket_detail.html", _detail_context(ticket))
 
 
 @require_POST
 def ticket_reply(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    ticket = _ticket_for_customer(request, reference)
+    ticket = ticket_for_customer(request, reference)
     form = MessageForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -212,7 +209,7 @@ def ticket_reply(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 def ticket_resolution(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    ticket = _ticket_for_customer(request, reference)
+    ticket = ticket_for_customer(request, reference)
     form = ResolutionForm(request.POST)
     if form.is_valid():
         try:
@@ -233,7 +230,7 @@ def ticket_resolution(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 
 
 @require_GET
-def attachment_download(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def attachment_download(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
     """Attachments are for staff only: customers' screenshots may show their accounts."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())

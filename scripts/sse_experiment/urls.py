@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import path
 
-from tickets.chat_views import _chat_for_customer
+from tickets.access import chat_for_customer
 from tickets.models import Message
 from wallet_support.urls import urlpatterns as site_urlpatterns
 
@@ -17,7 +17,7 @@ HOLD_SECONDS = float(os.environ.get("SSE_HOLD_SECONDS", "10"))
 
 
 def chat_events(request: HttpRequest, reference: str) -> StreamingHttpResponse:
-    ticket = _chat_for_customer(request, reference)
+    ticket = chat_for_customer(request, reference)
     after_text = request.GET.get("after", "0")
     after = int(after_text) if after_text.isascii() and after_text.isdigit() else 0
 

@@ -21,6 +21,14 @@ from faq.search import rebuild_index
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 
 
+def _both_languages(entry: dict[str, Any], key: str, *, required: bool = False) -> dict[str, str]:
+    """`name = {zh-hans = "…", en = "…"}` in the file → the model's name_zh_hans and name_en."""
+    texts = entry.get(key, {})
+    if required and not (texts.get("zh-hans") and texts.get("en")):
+        raise CommandError(f"{entry.get('slug', '?')}: “{key}” needs both zh-hans and en.")
+    return {f"{key}_zh_hans": texts.get("zh-hans", ""), f"{key}_en": texts.get("en", "")}
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
@@ -69,10 +77,8 @@ class Command(BaseCommand):
                 defaults={
                     "order": entry.get("order", 0),
                     "icon": entry.get("icon", Category.Icon.CHAT),
-                    "name_zh_hans": entry["name"]["zh-hans"],
-                    "name_en": entry["name"]["en"],
-                    "description_zh_hans": entry.get("description", {}).get("zh-hans", ""),
-                    "description_en": entry.get("description", {}).get("en", ""),
+                    **_both_languages(entry, "name", required=True),
+                    **_both_languages(entry, "description"),
                 },
             )
             categories[category.slug] = category
@@ -88,10 +94,8 @@ class Command(BaseCommand):
                 defaults={
                     "order": entry.get("order", 0),
                     "level": entry.get("level", SecurityNotice.Level.INFO),
-                    "title_zh_hans": entry["title"]["zh-hans"],
-                    "title_en": entry["title"]["en"],
-                    "body_zh_hans": entry["body"]["zh-hans"],
-                    "body_en": entry["body"]["en"],
+                    **_both_languages(entry, "title", required=True),
+                    **_both_languages(entry, "body", required=True),
                 },
             )
         return len(entries)
