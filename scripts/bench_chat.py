@@ -143,6 +143,7 @@ def seed(count: int) -> list[Chat]:
         session[ACCESS_SESSION_KEY] = [ticket.reference]
         session.create()
         last_message = ticket.messages.order_by("pk").last()
+        assert last_message is not None  # chat_start wrote the customer's first message
         chats.append(Chat(ticket.reference, f"sessionid={session.session_key}", last_message.pk))
     return chats
 
@@ -163,7 +164,9 @@ def agent_answers(every: float, stop: threading.Event, written: list[int]) -> No
     connection.close()
 
 
-def start_server(env: dict[str, str], port: int, log: Path, settings: str) -> subprocess.Popen:
+def start_server(
+    env: dict[str, str], port: int, log: Path, settings: str
+) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [*gunicorn(port), "--pythonpath", "scripts"],
         env={**env, "DJANGO_SETTINGS_MODULE": settings}, cwd=BASE_DIR,
@@ -199,7 +202,7 @@ def warm_up(port: int, chat: Chat) -> None:
     raise SystemExit("server does not answer polls")
 
 
-def stop_server(server: subprocess.Popen) -> None:
+def stop_server(server: subprocess.Popen[bytes]) -> None:
     server.terminate()
     server.wait(timeout=30)
 

@@ -39,14 +39,17 @@ def wait_until_up(port: int, timeout: float = 30) -> None:
     raise SystemExit("server did not start")
 
 
-def client(port: int, index: int, count: int, results: Counter, lock: threading.Lock) -> None:
+def client(port: int, index: int, count: int, results: Counter[str], lock: threading.Lock) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request("GET", "/en/tickets/new/")
     response = conn.getresponse()
     page = response.read().decode()
     cookie = response.getheader("Set-Cookie", "")
-    csrf_cookie = re.search(r"csrftoken=([^;]+)", cookie).group(1)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    csrf_match = re.search(r"csrftoken=([^;]+)", cookie)
+    token_match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    if csrf_match is None or token_match is None:
+        raise SystemExit("the ticket form came without a CSRF cookie and token")
+    csrf_cookie, token = csrf_match.group(1), token_match.group(1)
     for n in range(count):
         body = urlencode(
             {
@@ -95,7 +98,7 @@ def main() -> None:
         )  # fmt: skip
         try:
             wait_until_up(port)
-            results: Counter = Counter()
+            results: Counter[str] = Counter()
             lock = threading.Lock()
             threads = [
                 threading.Thread(target=client, args=(port, i, args.per_client, results, lock))

@@ -13,6 +13,7 @@ project, so install it to run this:
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import subprocess
 import sys
@@ -40,7 +41,8 @@ def use_segmenter(name: str) -> None:
     if name == "bigram":
         search.cjk_segmenter = search.cjk_bigrams
         return
-    import jieba
+    # Not a dependency of the project (nor typed): imported by name, so mypy need not find it.
+    jieba = importlib.import_module("jieba")
 
     jieba.setLogLevel(60)
     jieba.initialize()

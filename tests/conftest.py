@@ -1,9 +1,18 @@
 import os
 import shutil
+from collections.abc import Callable, Iterator
+from typing import Any, Literal, Protocol
 
 import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection, transaction
+from django.test import Client
 
 from tests.factories import ArticleFactory, CategoryFactory, SecurityNoticeFactory
+from tests.helpers import load_help_content
+from tickets.roles import ROLE_BY_NAME
+
+Role = Literal["agent", "lead", "superuser"]
 
 
 @pytest.fixture(autouse=True)
@@ -15,9 +24,154 @@ def plain_static_storage(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # A deliberately slow hash protects real passwords; in tests it only costs time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- Staff: one factory for every role, and clients logged in as them -------------------------
+
+
+class MakeStaff(Protocol):
+    def __call__(
+        self,
+        username: str = ...,
+        role: Role | None = ...,
+        *,
+        first_name: str = ...,
+        password: str | None = ...,
+    ) -> User: ...
+
+
+@pytest.fixture
+def make_staff(db, django_user_model) -> MakeStaff:
+    """`make_staff("mei", "lead")`: a staff user in a support role's group.
+
+    role is "agent" or "lead" (tickets/roles.py), "superuser", or None for staff without any
+    role. Without a password the account has none (log in with `client_for`); give one to log
+    in through the login form (browser tests).
+    """
+
+    def make(
+        username: str = "agent-a",
+        role: Role | None = "agent",
+        *,
+        first_name: str = "",
+        password: str | None = None,
+    ) -> User:
+        user = django_user_model.objects.create_user(
+            username,
+            f"{username}@okwallet.example",
+            password,
+            first_name=first_name,
+            is_staff=True,
+            is_superuser=role == "superuser",
+        )
+        if role in ROLE_BY_NAME:
+            user.groups.add(Group.objects.get(name=ROLE_BY_NAME[role]))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def client_for() -> Callable[..., Client]:
+    """`client_for(user)`: a new test client logged in as user, the admin in English.
+
+    Each call is another browser, so a test can have two staff members logged in at once.
+    """
+
+    def log_in(user: User, language: str = "en") -> Client:
+        client = Client()
+        client.force_login(user)
+        client.cookies["django_language"] = language  # the admin follows the chosen language
+        return client
+
+    return log_in
+
+
+@pytest.fixture
+def agent(make_staff):
+    return make_staff("agent-a", "agent")
+
+
+@pytest.fixture
+def lead(make_staff):
+    return make_staff("lead-a", "lead")
+
+
+@pytest.fixture
+def agent_client(client_for, agent) -> Client:
+    return client_for(agent)
+
+
+@pytest.fixture
+def lead_client(client_for, lead) -> Client:
+    return client_for(lead)
+
+
+# --- The shipped help content (faq/content/), loaded once per module --------------------------
+
+
+def _is_transactional(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    fixtures: Any = getattr(item, "fixturenames", ())
+    return "transactional_db" in fixtures or "live_server" in fixtures
+
+
+@pytest.fixture(scope="module")
+def _shipped_help_content(request, django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Load the content inside a transaction that stays open until the module's last test.
+
+    Each `db` test runs in a savepoint on top of it, so what a test changes is rolled back
+    and the next test sees the content as shipped; at the end of the module the content
+    itself is rolled back, so no other module ever sees it. Loading takes about half a second.
+
+    Not for transactional tests: they flush the database, which would delete the content, and
+    their commits would only be commits inside this transaction. Call
+    tests.helpers.load_help_content() in those instead.
+    """
+    module = request.node
+    transactional = [
+        item.name
+        for item in request.session.items
+        if item.getparent(pytest.Module) is module and _is_transactional(item)
+    ]
+    if transactional:
+        raise pytest.UsageError(
+            f"{module.name} has transactional tests ({', '.join(transactional)}): "
+            "call tests.helpers.load_help_content() in them instead of the help_content fixture."
+        )
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            load_help_content()
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    yield
+    with django_db_blocker.unblock():
+        assert connection.in_atomic_block, "a test ended the help content's transaction"
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def help_content(_shipped_help_content, db) -> None:
+    """The help centre's shipped categories, articles and notices (a plain `db` test only)."""
+
+
+# --- Help content made for one test -----------------------------------------------------------
+
+
 @pytest.fixture
 def category(db):
-    return CategoryFactory(
+    return CategoryFactory.create(
         slug="withdrawal", name_zh_hans="提现", name_en="Withdrawal", icon="bank"
     )
 
@@ -25,14 +179,14 @@ def category(db):
 @pytest.fixture
 def article_pair(category):
     """One article in both languages, linked by its slug."""
-    zh = ArticleFactory(
+    zh = ArticleFactory.create(
         slug="withdrawal-time",
         category=category,
         language="zh-hans",
         title="提现多久到账？",
         summary="提现通常在 1–3 个工作日内到账。",
     )
-    en = ArticleFactory(
+    en = ArticleFactory.create(
         slug="withdrawal-time",
         category=category,
         language="en",
@@ -46,7 +200,7 @@ def article_pair(category):
 
 @pytest.fixture
 def notice(db):
-    return SecurityNoticeFactory()
+    return SecurityNoticeFactory.create()
 
 
 # --- Browser tests: Debian's Chromium driven by Playwright ------------------------------------

@@ -38,7 +38,7 @@ def test_article_has_canonical_hreflang_description_and_faq_json_ld(client, arti
 def test_json_ld_cannot_be_closed_by_article_text(client, category):
     from tests.factories import ArticleFactory
 
-    article = ArticleFactory(category=category, title="</script><script>alert(1)</script>")
+    article = ArticleFactory.create(category=category, title="</script><script>alert(1)</script>")
     html = client.get(article.get_absolute_url()).content.decode()
     assert "</script><script>alert(1)" not in html
 
@@ -51,12 +51,12 @@ def test_404_page_in_both_languages(client, language, text):
 
 
 def test_500_page_in_the_site_look(client, monkeypatch):
-    from faq import views
+    from faq.models import SecurityNotice
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(views.SecurityNotice.objects, "published", broken)
+    monkeypatch.setattr(SecurityNotice.objects, "published", broken)
     client.raise_request_exception = False
     response = client.get("/en/contact/")  # does not touch notices: still fine
     assert response.status_code == 200
@@ -67,9 +67,12 @@ def test_500_page_in_the_site_look(client, monkeypatch):
 
 
 def test_403_page_in_the_site_look(rf):
+    from django.template.response import TemplateResponse
+
     from wallet_support.views import permission_denied
 
     response = permission_denied(rf.get("/en/"))
+    assert isinstance(response, TemplateResponse)
     response.render()
     assert response.status_code == 403
     assert "site-header" in response.content.decode()

@@ -1,27 +1,20 @@
 """An agent takes a ticket in the admin and answers; the customer sees the answer."""
 
 import pytest
-from django.contrib.auth.models import Group
 from playwright.sync_api import Page, expect
 
 from tests.tickets.factories import TicketFactory
 from tickets.emails import make_ticket_token
-from tickets.roles import AGENT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_agent_takes_an_unassigned_ticket_and_replies(page: Page, live_server, django_user_model):
-    agent = django_user_model.objects.create_user(
-        "xiaoli",
-        "xiaoli@okwallet.example",
-        "a-long-test-passphrase",
-        is_staff=True,
-        first_name="小李",
+def test_agent_takes_an_unassigned_ticket_and_replies(page: Page, live_server, make_staff):
+    agent = make_staff("xiaoli", "agent", first_name="小李", password="a-long-test-passphrase")
+    ticket = TicketFactory.create(
+        subject="充值没到账", language="zh-hans", email="wang@example.com"
     )
-    agent.groups.add(Group.objects.get(name=AGENT))
-    ticket = TicketFactory(subject="充值没到账", language="zh-hans", email="wang@example.com")
-    TicketFactory(subject="Someone else's", assignee=agent, status="resolved")
+    TicketFactory.create(subject="Someone else's", assignee=agent, status="resolved")
 
     page.goto(f"{live_server.url}/admin/")
     page.get_by_label("用户名").fill("xiaoli")
@@ -44,6 +37,7 @@ def test_agent_takes_an_unassigned_ticket_and_replies(page: Page, live_server, d
     page.locator('input[name="_continue"]').click()
     expect(page.locator(".conversation")).to_contain_text("款项已到账")
 
+    assert page.context.browser is not None
     customer = page.context.browser.new_context()
     tracking = customer.new_page()
     tracking.goto(f"{live_server.url}/zh-hans/tickets/link/{make_ticket_token(ticket)}/")

@@ -1,12 +1,10 @@
 """A customer and an agent chat live, each in their own browser."""
 
 import pytest
-from django.contrib.auth.models import Group
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.test_journey import accessibility_violations
 from tickets.models import Ticket
-from tickets.roles import AGENT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,14 +17,9 @@ def open_all_day(settings):
 
 
 @pytest.fixture
-def console(browser: Browser, live_server, django_user_model):
+def console(browser: Browser, live_server, make_staff):
     """An agent logged in to the chat console, in a browser of their own."""
-    agent = django_user_model.objects.create_user(
-        "xiaoli", "xiaoli@okwallet.example", "a-long-test-passphrase", is_staff=True
-    )
-    agent.first_name = "小李"
-    agent.save()
-    agent.groups.add(Group.objects.get(name=AGENT))
+    make_staff("xiaoli", "agent", first_name="小李", password="a-long-test-passphrase")
     context = browser.new_context(locale="zh-CN")
     console = context.new_page()
     console.goto(f"{live_server.url}/admin/login/?next=/admin/tickets/ticket/chat-console/")

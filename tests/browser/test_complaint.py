@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from tests.browser.test_journey import accessibility_violations
 from tests.tickets.conftest import png_bytes
@@ -36,7 +36,7 @@ def test_file_a_complaint_then_follow_it_from_the_email(page: Page, live_server,
     page.get_by_label("电子邮件").fill("li.wei@example.com")
     page.get_by_label("交易编号").fill("TX-20261120-88")
     page.get_by_label("截图或文件").set_input_files(
-        files=[{"name": "提现记录.png", "mimeType": "image/png", "buffer": png_bytes()}]
+        files=[FilePayload(name="提现记录.png", mimeType="image/png", buffer=png_bytes())]
     )
     page.get_by_role("button", name="发送").click()
 
@@ -46,8 +46,11 @@ def test_file_a_complaint_then_follow_it_from_the_email(page: Page, live_server,
     assert ticket.attachments.get().original_name == "提现记录.png"
 
     call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
-    link = re.search(r"https?://\S+/tickets/link/\S+", mail.outbox[0].body).group()
+    found = re.search(r"https?://\S+/tickets/link/\S+", str(mail.outbox[0].body))
+    assert found is not None, mail.outbox[0].body
+    link = found.group()
 
+    assert page.context.browser is not None
     customer_elsewhere = page.context.browser.new_context()
     phone = customer_elsewhere.new_page()
     phone.goto(link)

@@ -29,7 +29,7 @@ def accessibility_violations(page: Page) -> list[str]:
 @pytest.fixture
 def help_content(article_pair):
     zh_article, _en = article_pair
-    ArticleFactory(category=zh_article.category, title="提现手续费是多少？", order=5)
+    ArticleFactory.create(category=zh_article.category, title="提现手续费是多少？", order=5)
     return zh_article
 
 

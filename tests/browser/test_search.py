@@ -15,8 +15,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def help_content(article_pair):
     zh_article, _en = article_pair
-    ArticleFactory(category=zh_article.category, title="提现手续费是多少？", order=5)
-    ArticleFactory(title="怎么充值？", summary="支持银行转账。", keywords="充值", body="看这里。")
+    ArticleFactory.create(category=zh_article.category, title="提现手续费是多少？", order=5)
+    ArticleFactory.create(
+        title="怎么充值？", summary="支持银行转账。", keywords="充值", body="看这里。"
+    )
     return zh_article
 
 

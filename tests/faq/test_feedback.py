@@ -1,21 +1,33 @@
+from typing import TYPE_CHECKING, TypedDict, cast
+
 import pytest
 from django.urls import reverse
-from django.utils import translation
 
 from faq.models import Article, ArticleFeedback
+from faq.services import feedback_record
 from tests.factories import ArticleFactory
+from tests.helpers import url_in
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 pytestmark = pytest.mark.django_db
 
 
+class FeedbackCounts(TypedDict):
+    """What Article.objects.with_feedback_counts() adds to each article."""
+
+    helpful_count: int
+    not_helpful_count: int
+
+
 def feedback_url(article):
-    with translation.override(article.language):
-        return reverse("faq:article-feedback", args=[article.slug])
+    return url_in(article.language, "faq:article-feedback", article.slug)
 
 
 @pytest.fixture
 def article(category):
-    return ArticleFactory(category=category, language="en", title="How to top up")
+    return ArticleFactory.create(category=category, language="en", title="How to top up")
 
 
 def test_htmx_yes_vote_swaps_in_a_thank_you(client, article):
@@ -50,12 +62,16 @@ def test_a_repeat_vote_from_the_same_visitor_counts_once(client, article):
     assert ArticleFeedback.objects.get().helpful is True
 
 
-def test_two_visitors_are_two_votes(client, article, django_user_model):
+def test_two_visitors_are_two_votes(client, article):
     from django.test import Client
 
     client.post(feedback_url(article), {"helpful": "yes"})
     Client().post(feedback_url(article), {"helpful": "no"})
-    counts = Article.objects.with_feedback_counts().get(pk=article.pk)
+    # cast: with_feedback_counts() is typed as returning plain articles (see FeedbackCounts).
+    counts = cast(
+        "WithAnnotations[Article, FeedbackCounts]",
+        Article.objects.with_feedback_counts().get(pk=article.pk),
+    )
     assert (counts.helpful_count, counts.not_helpful_count) == (1, 1)
 
 
@@ -76,7 +92,7 @@ def test_vote_without_javascript_redirects_to_a_page_in_the_new_state(client, ar
 
 
 def test_a_vote_on_an_unpublished_article_is_refused(client, category):
-    draft = ArticleFactory(category=category, status=Article.Status.DRAFT)
+    draft = ArticleFactory.create(category=category, status=Article.Status.DRAFT)
     response = client.post(feedback_url(draft), {"helpful": "yes"})
     assert response.status_code == 404
     assert not ArticleFeedback.objects.exists()
@@ -116,10 +132,8 @@ def test_vote_needs_csrf(article):
 
 
 def test_staff_see_the_counts_and_comments_in_the_admin(admin_client, article):
-    ArticleFeedback.objects.record(
-        article=article, visitor_id="a", helpful=False, comment="No fees listed"
-    )
-    ArticleFeedback.objects.record(article=article, visitor_id="b", helpful=True)
+    feedback_record(article=article, visitor_id="a", helpful=False, comment="No fees listed")
+    feedback_record(article=article, visitor_id="b", helpful=True)
     listing = admin_client.get(reverse("admin:faq_articlefeedback_changelist")).content.decode()
     assert "No fees listed" in listing
     articles = admin_client.get(reverse("admin:faq_article_changelist")).content.decode()

@@ -29,7 +29,7 @@ def test_unknown_language_falls_back_to_chinese(client, db):
 def test_article_without_translation_switches_to_the_other_home(client, category):
     from tests.factories import ArticleFactory
 
-    only_zh = ArticleFactory(category=category, slug="zh-only")
+    only_zh = ArticleFactory.create(category=category, slug="zh-only")
     page = client.get(only_zh.get_absolute_url()).content.decode()
     assert 'href="/language/en/?next=%2Fzh-hans%2F"' in page
     assert 'hreflang="en"' not in page.split("</head>")[0]

@@ -1,21 +1,13 @@
+import re
+
 import pytest
 from django.urls import reverse
-from django.utils import translation
 
 from faq.models import Article
 from tests.factories import ArticleFactory, CategoryFactory
+from tests.helpers import en, zh
 
 pytestmark = pytest.mark.django_db
-
-
-def zh(name, *args):
-    with translation.override("zh-hans"):
-        return reverse(name, args=args)
-
-
-def en(name, *args):
-    with translation.override("en"):
-        return reverse(name, args=args)
 
 
 def test_root_sends_a_new_visitor_to_the_chinese_site(client):
@@ -53,10 +45,10 @@ def test_home_in_english_uses_english_texts(client, article_pair, notice):
 def test_category_lists_its_published_articles_in_order(
     client, category, django_assert_max_num_queries
 ):
-    second = ArticleFactory(category=category, order=20, title="第二篇")
-    first = ArticleFactory(category=category, order=10, title="第一篇")
-    ArticleFactory(category=category, order=5, title="草稿", status=Article.Status.DRAFT)
-    ArticleFactory(category=category, language="en", title="English only")
+    second = ArticleFactory.create(category=category, order=20, title="第二篇")
+    first = ArticleFactory.create(category=category, order=10, title="第一篇")
+    ArticleFactory.create(category=category, order=5, title="草稿", status=Article.Status.DRAFT)
+    ArticleFactory.create(category=category, language="en", title="English only")
     with django_assert_max_num_queries(4):
         response = client.get(zh("faq:category-detail", category.slug))
     html = response.content.decode()
@@ -76,13 +68,21 @@ def test_article_page_shows_breadcrumb_steps_related_and_contact(
     client, article_pair, django_assert_max_num_queries
 ):
     zh_article, en_article = article_pair
-    related = ArticleFactory(category=zh_article.category, title="提现手续费")
+    related = ArticleFactory.create(category=zh_article.category, title="提现手续费")
     with django_assert_max_num_queries(4):
         response = client.get(zh("faq:article-detail", zh_article.slug))
     html = response.content.decode()
     assert response.status_code == 200
     assert zh_article.title in html
-    assert 'aria-label="面包屑"' in html or 'class="breadcrumb"' in html
+    # The breadcrumb: help centre > the article's category > this article.
+    breadcrumb = re.search(r'<nav class="breadcrumb" aria-label="面包屑导航">.*?</nav>', html, re.S)
+    assert breadcrumb is not None
+    trail = re.findall(r"<li>(.*?)</li>", breadcrumb.group())
+    assert trail == [
+        f'<a href="{zh("faq:home")}">帮助中心</a>',
+        f'<a href="{zh("faq:category-detail", zh_article.category.slug)}">提现</a>',
+        f'<span aria-current="page">{zh_article.title}</span>',
+    ]
     assert "<ol>\n<li>打开应用</li>" in html  # numbered steps from the Markdown
     assert related.title in html
     assert "最后更新" in html
@@ -97,7 +97,7 @@ def test_article_in_the_other_language_is_its_own_page(client, article_pair):
 
 
 def test_draft_and_missing_articles_are_404(client, category):
-    draft = ArticleFactory(category=category, status=Article.Status.DRAFT)
+    draft = ArticleFactory.create(category=category, status=Article.Status.DRAFT)
     assert client.get(zh("faq:article-detail", draft.slug)).status_code == 404
     assert client.get(zh("faq:article-detail", "no-such-article")).status_code == 404
 
@@ -130,8 +130,8 @@ def test_contact_page_lists_every_channel(client, db, settings, django_assert_ma
 def test_security_page_warns_staff_never_ask_for_secrets(
     client, notice, category, django_assert_max_num_queries
 ):
-    security = CategoryFactory(slug="security")
-    tip = ArticleFactory(category=security, title="开启双重验证")
+    security = CategoryFactory.create(slug="security")
+    tip = ArticleFactory.create(category=security, title="开启双重验证")
     with django_assert_max_num_queries(4):
         response = client.get(zh("faq:security"))
     html = response.content.decode()

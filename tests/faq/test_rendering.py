@@ -36,6 +36,6 @@ def test_internal_links_resolve_in_the_articles_language():
 
 @pytest.mark.django_db
 def test_saving_an_article_stores_sanitized_html(category):
-    article = ArticleFactory(category=category, body="Hello <script>x()</script> **world**")
+    article = ArticleFactory.create(category=category, body="Hello <script>x()</script> **world**")
     assert "<strong>world</strong>" in article.body_html
     assert "<script" not in article.body_html

@@ -1,9 +1,6 @@
 """Search quality over the shipped help content: recall@3 and MRR on realistic queries."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 
 from faq.models import Article
 from tests.faq.search_metrics import evaluate, load_cases
@@ -20,8 +17,7 @@ def test_the_evaluation_set_is_large_and_in_both_languages():
     assert len({case.q for case in cases}) == len(cases)
 
 
-def test_customers_find_the_right_article_in_the_top_three():
-    call_command("load_help_content", stdout=StringIO())
+def test_customers_find_the_right_article_in_the_top_three(help_content):
     published = set(Article.objects.published().values_list("language", "slug"))
     assert {(case.language, case.expect) for case in load_cases()} <= published
     report = evaluate()

@@ -5,6 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from PIL import Image
 
+from tests.tickets.mail_backends import MailOutage
+
 VALID_TICKET = {
     "kind": "complaint",
     "topic": "withdrawal",
@@ -26,6 +28,15 @@ def private_media(settings, tmp_path):
 @pytest.fixture
 def ticket_data():
     return dict(VALID_TICKET)
+
+
+@pytest.fixture
+def mail_server_down(settings):
+    """`mail_server_down.failures_left = 2`: the next two sends fail, then mail goes through."""
+    outage = MailOutage()
+    settings.EMAIL_BACKEND = "tests.tickets.mail_backends.FlakyEmailBackend"
+    settings.TEST_MAIL_OUTAGE = outage
+    return outage
 
 
 @pytest.fixture

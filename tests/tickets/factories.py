@@ -1,9 +1,10 @@
-import factory
+from factory.declarations import Sequence, SubFactory
+from factory.django import DjangoModelFactory
 
 from tickets.models import Message, Ticket
 
 
-class TicketFactory(factory.django.DjangoModelFactory):
+class TicketFactory(DjangoModelFactory[Ticket]):
     class Meta:
         model = Ticket
 
@@ -11,15 +12,15 @@ class TicketFactory(factory.django.DjangoModelFactory):
     topic = "withdrawal"
     subject = "Withdrawal not received"
     description = "I withdrew 500 yuan three days ago."
-    email = factory.Sequence(lambda n: f"customer{n}@example.com")
+    email = Sequence(lambda n: f"customer{n}@example.com")
     name = "Li Wei"
     language = "en"
 
 
-class MessageFactory(factory.django.DjangoModelFactory):
+class MessageFactory(DjangoModelFactory[Message]):
     class Meta:
         model = Message
 
-    ticket = factory.SubFactory(TicketFactory)
+    ticket = SubFactory(TicketFactory)
     author_type = Message.Author.STAFF
     body = "We are looking into it."

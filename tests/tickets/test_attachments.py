@@ -1,5 +1,6 @@
+from pathlib import Path
+
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 
 from tests.tickets.conftest import png_bytes
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def attachment():
     item = Attachment(
-        ticket=TicketFactory(), original_name="账单.png", content_type="image/png", size=10
+        ticket=TicketFactory.create(), original_name="账单.png", content_type="image/png", size=10
     )
     item.file.save("x.png", ContentFile(png_bytes()), save=True)
     return item
@@ -30,17 +31,13 @@ def test_a_customer_account_without_staff_rights_is_refused(client, attachment, 
     assert client.get(attachment.get_absolute_url()).status_code == 403
 
 
-def test_staff_without_the_ticket_permission_are_refused(client, attachment, django_user_model):
-    user = django_user_model.objects.create_user("intern", password="x", is_staff=True)
-    client.force_login(user)
-    assert client.get(attachment.get_absolute_url()).status_code == 403
+def test_staff_without_the_ticket_permission_are_refused(attachment, make_staff, client_for):
+    intern = client_for(make_staff("intern", role=None))
+    assert intern.get(attachment.get_absolute_url()).status_code == 403
 
 
-def test_staff_download_it_as_a_file(client, attachment, django_user_model):
-    user = django_user_model.objects.create_user("agent", password="x", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_ticket"))
-    client.force_login(user)
-    response = client.get(attachment.get_absolute_url())
+def test_an_agent_downloads_it_as_a_file(agent_client, attachment):
+    response = agent_client.get(attachment.get_absolute_url())
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
@@ -48,8 +45,12 @@ def test_staff_download_it_as_a_file(client, attachment, django_user_model):
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
 
 
-def test_attachments_have_no_public_url(attachment, settings):
-    assert not str(attachment.file.path).startswith(str(settings.MEDIA_ROOT))
-    assert not str(attachment.file.path).startswith(str(settings.STATIC_ROOT))
+def test_attachments_have_no_public_url(client, attachment, private_media, settings):
+    # Stored under PRIVATE_MEDIA_ROOT as it is when used (the autouse fixture moved it)...
+    assert Path(attachment.file.path).is_relative_to(private_media)
+    assert not Path(attachment.file.path).is_relative_to(settings.STATIC_ROOT)
     with pytest.raises(ValueError):
         attachment.file.url  # noqa: B018
+    # ...and no address the site serves files from reaches it.
+    for guess in ["/media/", "/static/", "/private-media/", "/"]:
+        assert client.get(guess + attachment.file.name).status_code == 404, guess

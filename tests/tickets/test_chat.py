@@ -1,11 +1,11 @@
-import pytest
-from django.contrib.auth.models import Group
-from django_tasks_db.models import DBTaskResult
+from datetime import timedelta
 
+import pytest
+
+from tests.helpers import queued_emails
 from tickets.models import Channel, Kind, Message, Status, Ticket
 from tickets.presence import mark_agent_online
-from tickets.roles import AGENT
-from tickets.services import ticket_assign, ticket_reply
+from tickets.services import chat_take, ticket_reply
 
 pytestmark = pytest.mark.django_db
 
@@ -19,12 +19,8 @@ def open_all_day(settings):
 
 
 @pytest.fixture
-def agent(django_user_model):
-    user = django_user_model.objects.create_user(
-        "lili", "lili@okwallet.example", "x", is_staff=True, first_name="Lili"
-    )
-    user.groups.add(Group.objects.get(name=AGENT))
-    return user
+def agent(make_staff):
+    return make_staff("lili", "agent", first_name="Lili")
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +65,7 @@ def test_name_email_and_question_are_required(client):
 
 
 def test_a_poll_returns_only_what_is_new(client, chat, agent):
-    ticket_assign(ticket=chat, assignee=agent, actor=agent)
+    chat_take(ticket=chat, agent=agent)
     first = ticket_reply(ticket=chat, author=agent, body="Hello, I am looking at it.")
     response = poll(client, chat)
     html = response.content.decode()
@@ -90,9 +86,7 @@ def test_agent_chat_replies_are_not_emailed_one_by_one(
         ticket_reply(ticket=chat, author=agent, body="Hi!")
     chat.refresh_from_db()
     assert chat.status == Status.OPEN and chat.first_response_at is not None
-    assert not [
-        t for t in DBTaskResult.objects.all() if t.args_kwargs["args"][1] == "staff_replied"
-    ]
+    assert "staff_replied" not in queued_emails()
 
 
 def test_the_customer_sends_a_message_and_secrets_are_masked(client, chat):
@@ -123,13 +117,14 @@ def test_ending_the_chat_emails_the_transcript(
         client.post(f"/en/tickets/chat/{chat.reference}/end/")
     chat.refresh_from_db()
     assert chat.status == Status.RESOLVED
-    assert [t.args_kwargs["args"][1] for t in DBTaskResult.objects.all()][-1] == "chat_transcript"
+    assert queued_emails()[-1:] == ["chat_transcript"]
     html = poll(client, chat, after=0).content.decode()
     assert "This chat has ended" in html and 'hx-trigger="every 2s"' not in html
 
     from tickets.emails import build_email
 
     email = build_email(chat, "chat_transcript")
+    assert email is not None
     assert "My top-up is pending" in email.body and "Glad to help." in email.body
 
 
@@ -200,6 +195,42 @@ def test_customer_chat_messages_do_not_email_the_agent(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/en/tickets/chat/{chat.reference}/send/", {"body": "Still there?"})
     assert Message.objects.filter(body="Still there?").exists()
-    assert not [
-        t for t in DBTaskResult.objects.all() if t.args_kwargs["args"][1] == "customer_replied"
-    ]
+    assert "customer_replied" not in queued_emails()
+
+
+def test_starting_a_chat_sends_no_24_hour_confirmation(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(START, QUESTION)
+    assert Ticket.objects.get().channel == Channel.CHAT
+    assert queued_emails() == []
+
+
+def test_a_chat_nobody_takes_in_time_offers_the_form_with_what_was_typed(
+    client, chat, settings, django_capture_on_commit_callbacks
+):
+    settings.TICKETS_CHAT_WAIT_MINUTES = 10
+    window = f"/en/tickets/chat/{chat.reference}/"
+    client.post(f"{window}send/", {"body": "Order 7731, still nothing"})
+    assert "Send it as a message instead" not in client.get(window).content.decode()
+
+    Ticket.objects.filter(pk=chat.pk).update(created_at=chat.created_at - timedelta(minutes=11))
+    html = client.get(window).content.decode()
+    assert "no agent has been free" in html and "Send it as a message instead" in html
+    assert "Send it as a message instead" in poll(client, chat).content.decode()  # live, too
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"{window}ticket/")
+    assert response["Location"] == "/en/tickets/new/"
+    form = client.get("/en/tickets/new/").context["form"]
+    assert form["email"].value() == "wang@example.com"
+    assert "My top-up is pending" in form["description"].value()
+    assert "Order 7731, still nothing" in form["description"].value()
+    chat.refresh_from_db()
+    assert chat.is_finished
+
+
+def test_a_taken_chat_never_offers_the_form(client, chat, agent, settings):
+    chat_take(ticket=chat, agent=agent)
+    Ticket.objects.filter(pk=chat.pk).update(created_at=chat.created_at - timedelta(minutes=30))
+    html = client.get(f"/en/tickets/chat/{chat.reference}/").content.decode()
+    assert "Send it as a message instead" not in html
