@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from contextvars import ContextVar
 from typing import Any, cast
 
 from django import forms
@@ -10,27 +11,32 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
+from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
-from tickets import console, services
+from tickets import console, history, presence, services
 from tickets.models import (
+    PRIORITY_RANK,
+    QUEUE_ORDER,
     CannedReply,
     Deflection,
     Priority,
     Status,
     Ticket,
-    TicketEvent,
     TicketQuerySet,
 )
+from tickets.roles import chat_agents
 from wallet_support.admin_filters import YesNoFilter
 from wallet_support.htmx import HtmxHttpRequest, staff_user
 
@@ -54,9 +60,10 @@ class TicketActionForm(ActionForm):
 
 
 class QueueFilter(admin.SimpleListFilter):
-    """Whose tickets: by default the agent's own open ones and the unassigned new ones."""
+    """Whose tickets. By default the team's to-do list: every active ticket nobody holds, and
+    the agent's own active ones (TicketQuerySet.for_queue_of)."""
 
-    title = _("assignee")
+    title = _("queue")
     parameter_name = "queue"
     DEFAULT = "my-queue"
 
@@ -64,7 +71,7 @@ class QueueFilter(admin.SimpleListFilter):
         self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
     ) -> list[tuple[str, Any]]:
         return [
-            (self.DEFAULT, _("My queue: mine open + unassigned new")),
+            (self.DEFAULT, _("To do: unassigned + mine, active")),
             ("me", _("Assigned to me")),
             ("unassigned", _("Unassigned")),
             ("anyone", _("Anyone")),
@@ -83,15 +90,14 @@ class QueueFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
         value = self.value()
+        user = staff_user(request)
         if value == "me":
-            return queryset.filter(assignee=staff_user(request))
+            return queryset.filter(assignee=user)
         if value == "unassigned":
             return queryset.filter(assignee__isnull=True)
         if value == "anyone":
             return queryset
-        mine_open = Q(assignee=staff_user(request)) & ~Q(status__in=Ticket.FINISHED)
-        unassigned_new = Q(assignee__isnull=True, status=Status.NEW)
-        return queryset.filter(mine_open | unassigned_new)
+        return cast(TicketQuerySet, queryset).for_queue_of(user)
 
 
 class OverdueFilter(YesNoFilter):
@@ -119,7 +125,39 @@ class CannedReplySelect(forms.Select):
         return option
 
 
+def _seen_token(seen: services.TicketSeen) -> str:
+    return f"{seen.version}:{seen.status}:{seen.priority}:{seen.assignee_id or ''}"
+
+
+def _read_seen(token: str) -> services.TicketSeen | None:
+    parts = token.split(":")
+    if len(parts) != 4 or not parts[0].isdigit() or not (parts[3] == "" or parts[3].isdigit()):
+        return None
+    if parts[1] not in Status.values or parts[2] not in Priority.values:
+        return None
+    return services.TicketSeen(
+        int(parts[0]), parts[1], parts[2], int(parts[3]) if parts[3] else None
+    )
+
+
+# Where a refusal of the services is shown on the page.
+_FIELD_OF_SERVICE_ERROR = {
+    "status": "status",
+    "priority": "priority",
+    "assignee": "assignee",
+    "reply": "reply",
+    "status_after": "status_after_reply",
+}
+
+
 class TicketAdminForm(forms.ModelForm[Ticket]):
+    """The ticket page's one form: triage and a reply or note, saved together by
+    services.ticket_update, judged against what the page showed when it was loaded (`seen`)."""
+
+    # Set by TicketAdmin.get_form for the request (the form class is made per request).
+    actor: User | None = None
+
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
     reply = forms.CharField(
         label=_("Reply"),
         required=False,
@@ -132,11 +170,7 @@ class TicketAdminForm(forms.ModelForm[Ticket]):
         initial="public",
         widget=forms.RadioSelect,
     )
-    status_after_reply = forms.ChoiceField(
-        label=_("Status after the reply"),
-        required=False,
-        choices=[("", _("Public reply: waiting on customer; note: unchanged")), *Status.choices],
-    )
+    status_after_reply = forms.ChoiceField(label=_("Status after the reply"), required=False)
     canned_reply = forms.ModelChoiceField(
         queryset=CannedReply.objects.all(),
         required=False,
@@ -147,52 +181,137 @@ class TicketAdminForm(forms.ModelForm[Ticket]):
         model = Ticket
         fields = ["status", "priority", "assignee"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        loaded = services.TicketSeen.of(self.instance)
+        if self.is_bound:
+            # What the page showed, not what the ticket is now: a colleague may have moved it.
+            self.page_seen = _read_seen(str(self.data.get(self.add_prefix("seen"), "")))
+        else:
+            self.page_seen = loaded
+        self.fields["seen"].initial = _seen_token(loaded)
+        self._offer_choices(self.page_seen or loaded)
+
+    def _offer_choices(self, seen: services.TicketSeen) -> None:
+        """Statuses the page offers are those allowed from the status it shows; the assignee
+        menu holds the real assignee, and whom this agent may give the ticket to."""
+        allowed = services.statuses_after(seen.status)
+        if "status" in self.fields:
+            cast(forms.ChoiceField, self.fields["status"]).choices = [
+                (value, label) for value, label in Status.choices if value in allowed
+            ]
+        automatic = services.default_status_after_reply(
+            seen.status, internal=False, channel=self.instance.channel
+        )
+        cast(forms.ChoiceField, self.fields["status_after_reply"]).choices = [
+            ("", _("Automatic: %(status)s after a public reply; a note changes nothing")
+             % {"status": Status(automatic).label}),
+            *((value, label) for value, label in Status.choices if value in allowed),
+        ]  # fmt: skip
+        if "assignee" not in self.fields or self.actor is None:
+            return
+        field = cast(forms.ModelChoiceField[User], self.fields["assignee"])
+        workers = chat_agents()
+        is_lead = self.actor.has_perm("tickets.assign_ticket")
+        holder = seen.assignee_id
+        if is_lead or holder == self.actor.pk:
+            field.queryset = workers
+        elif holder is None:
+            field.queryset = workers.filter(pk=self.actor.pk)
+        else:
+            # A colleague's ticket: shown as theirs, and only they or a lead move it.
+            field.queryset = get_user_model().objects.filter(pk=holder)
+            field.disabled = True
+            field.help_text = _("Only the assignee or a lead can reassign this ticket.")
+        if self.instance.is_live_chat:
+            field.disabled = True
+            field.help_text = _("A live chat is taken or handed over in the chat console.")
+
     def clean(self) -> dict[str, Any]:
+        """Apply the save through the services here, where the admin can still show a refusal
+        next to its field: the services run inside the admin's own transaction, and a refusal
+        rolls back everything this save did (nothing typed is lost: the page comes back)."""
         cleaned = super().clean() or {}
-        if self.instance.pk and "status" in self.changed_data:
-            old, new = self.initial["status"], cleaned.get("status")
-            if new and not services.can_change_status(old, new):
-                self.add_error("status", _("A ticket cannot go from this status to that one."))
+        if self.errors or self.actor is None or not self.instance.pk:
+            return cleaned
+        seen = self.page_seen
+        if seen is None:
+            raise ValidationError(_("This page is too old to save. Reload it, then save again."))
+        assignee_field = self.fields["assignee"]
+        assignee = cleaned.get("assignee")
+        if assignee_field.disabled:
+            assignee = (
+                User.objects.filter(pk=seen.assignee_id).first() if seen.assignee_id else None
+            )
+        try:
+            services.ticket_update(
+                ticket=self.instance,
+                actor=self.actor,
+                seen=seen,
+                status=cleaned.get("status") or seen.status,
+                priority=cleaned.get("priority") or seen.priority,
+                assignee=assignee,
+                reply=cleaned.get("reply", ""),
+                internal=cleaned.get("reply_kind") == "internal",
+                status_after=cleaned.get("status_after_reply") or None,
+            )
+        except services.TicketConflictError as conflict:
+            self._show_current(list(conflict.error_dict))
+            self._add_service_errors(conflict)
+        except ValidationError as error:
+            self._add_service_errors(error)
         return cleaned
 
+    def _add_service_errors(self, error: ValidationError) -> None:
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for key, errors in error.error_dict.items():
+            field = _FIELD_OF_SERVICE_ERROR.get(key)
+            for item in errors:
+                self.add_error(field if field in self.fields else None, item.messages)
 
-class TicketEventInline(admin.TabularInline[TicketEvent, Ticket]):
-    model = TicketEvent
-    extra = 0
-    fields = readonly_fields = (
-        "created_at",
-        "actor_label",
-        "actor",
-        "field",
-        "old_value",
-        "new_value",
-    )
-    can_delete = False
-    verbose_name_plural = _("history")
+    def _show_current(self, fields: list[str]) -> None:
+        """After a conflict the page shows the colleague's values where they clash, and is
+        now up to date: saving again applies this agent's other changes on top of theirs."""
+        current = Ticket.objects.get(pk=self.instance.pk)
+        data = QueryDict(mutable=True)
+        data.update(self.data)
+        for field in fields:
+            if field == "assignee":
+                data[self.add_prefix(field)] = str(current.assignee_id or "")
+            elif field in {"status", "priority"}:
+                data[self.add_prefix(field)] = getattr(current, field)
+            elif field == "status_after":
+                data[self.add_prefix("status_after_reply")] = ""
+        now = services.TicketSeen.of(current)
+        data[self.add_prefix("seen")] = _seen_token(now)
+        self.data = data
+        self._offer_choices(now)
 
-    def has_add_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
-        return False
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[TicketEvent]:
-        return super().get_queryset(request).select_related("actor")
+# Whose presence the queue shows, per request (the ModelAdmin is shared by every thread).
+_queue_viewers: ContextVar[dict[int, list[presence.Viewer]] | None] = ContextVar(
+    "queue_viewers", default=None
+)
 
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin[Ticket]):
     form = TicketAdminForm
     action_form = TicketActionForm
+    change_form_template = "admin/tickets/ticket/change_form.html"
     list_display = [
         "reference",
         "subject",
-        "kind",
+        "customer",
         "topic",
         "priority_badge",
         "status_badge",
         "assignee",
-        "age",
         "first_response_due_display",
-        "updated_at",
-        "message_total_display",
+        "age",
+        "others_here",
     ]
     list_display_links = ["reference", "subject"]
     list_filter = [QueueFilter, "status", "kind", "topic", "priority", OverdueFilter, "channel"]
@@ -209,7 +328,6 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         "mark_as_spam",
         "export_csv",
     ]
-    inlines = [TicketEventInline]
     # What the customer wrote is their words: staff answer it, they do not edit it.
     customer_fields = [
         "reference", "kind", "topic", "channel", "subject", "email", "name", "phone",
@@ -217,22 +335,23 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         "satisfaction_comment", "created_at", "updated_at", "first_response_at",
         "first_response_due_display", "resolved_at", "is_spam",
     ]  # fmt: skip
-    readonly_fields = [*customer_fields, "conversation"]
+    readonly_fields = [*customer_fields, "conversation", "history"]
     fieldsets = [
         (None, {"fields": ["conversation"]}),
         (
             _("Reply"),
             {"fields": ["canned_reply", "reply", "reply_kind", "status_after_reply"]},
         ),
-        (_("Triage"), {"fields": ["status", "priority", "assignee"]}),
+        (_("Triage"), {"fields": ["status", "priority", "assignee", "seen"]}),
+        (_("History"), {"fields": ["history"], "classes": ["collapse"]}),
         (_("Customer and ticket"), {"fields": tuple(customer_fields), "classes": ["collapse"]}),
     ]
 
     class Media:
-        js = ["js/admin-canned-replies.js"]
+        js = ["js/admin-canned-replies.js", "js/admin-ticket-presence.js"]
         css = {"all": ["css/admin-support.css"]}
 
-    # --- the chat console ------------------------------------------------------------------
+    # --- the chat console and the ticket page's presence ------------------------------------
 
     def get_urls(self) -> list[URLPattern]:
         def staff_only(view: Any) -> Any:
@@ -250,7 +369,12 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
             path(f"chat-console/{route}", staff_only(view), name=f"tickets_ticket_{name}")
             for route, view, name in console_views
         ]
-        return console_urls + super().get_urls()
+        presence_url = path(
+            "<int:pk>/presence/",
+            staff_only(self.presence_view),
+            name="tickets_ticket_presence",
+        )
+        return [*console_urls, presence_url, *super().get_urls()]
 
     def chat_console_view(self, request: HttpRequest) -> HttpResponse:
         admin_context = {
@@ -260,14 +384,39 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         }
         return console.console_page(cast(HtmxHttpRequest, request), admin_context)
 
+    def presence_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Polled by the ticket page: marks this agent as here (and typing), answers who else
+        is. A POST with `leaving` removes the mark at once."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        ticket = get_object_or_404(Ticket.objects.only("pk"), pk=pk)
+        if not self.has_view_permission(request, ticket):
+            raise PermissionDenied
+        user = staff_user(request)
+        if request.POST.get("leaving"):
+            presence.stop_viewing(ticket.pk, user)
+            return HttpResponse(status=204)
+        presence.mark_viewing(ticket.pk, user, typing=request.POST.get("typing") == "1")
+        others = presence.viewers_of([ticket.pk], besides=user).get(ticket.pk, [])
+        return TemplateResponse(
+            request, "admin/tickets/ticket/change_form.html#presence", {"others": others}
+        )
+
     # --- queries ---------------------------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
-        queryset = cast(TicketQuerySet, super().get_queryset(request))
-        return queryset.annotate(message_total=Count("messages")).most_urgent_first()
+        return cast(TicketQuerySet, super().get_queryset(request)).with_last_public_author()
 
-    def get_ordering(self, request: HttpRequest) -> list[str]:
-        return []  # most_urgent_first() orders; a clicked column overrides it
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        # The queue's order (models.QUEUE_ORDER); a clicked column overrides it. Returning
+        # nothing here would let the model's newest-first ordering win.
+        return list(QUEUE_ORDER)
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        ticket_ids = [ticket.pk for ticket in changelist.result_list]
+        _queue_viewers.set(presence.viewers_of(ticket_ids, besides=staff_user(request)))
+        return changelist
 
     # --- permissions -----------------------------------------------------------------------
 
@@ -277,21 +426,11 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
     def has_assign_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("tickets.assign_ticket")
 
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "assignee":
-            # Agents take tickets; only leads hand them to someone else.
-            users = staff_users()
-            kwargs["queryset"] = (
-                users
-                if self.has_assign_permission(request)
-                else users.filter(pk=staff_user(request).pk)
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
     def get_form(
         self, request: HttpRequest, obj: Ticket | None = None, change: bool = False, **kwargs: Any
     ) -> type[forms.ModelForm[Ticket]]:
-        form = super().get_form(request, obj, change, **kwargs)
+        form = cast(type[TicketAdminForm], super().get_form(request, obj, change, **kwargs))
+        form.actor = staff_user(request)  # a class made for this request (modelform_factory)
         if obj is not None and "canned_reply" in form.base_fields:
             replies = CannedReply.objects.filter(language=obj.language) or CannedReply.objects.all()
             field = cast(forms.ModelChoiceField[CannedReply], form.base_fields["canned_reply"])
@@ -301,9 +440,34 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
             )
         return form
 
+    def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
+        """Nothing left to do: TicketAdminForm.clean saved through services.ticket_update, so a
+        refusal could still come back as a form error. The form's instance holds the page's
+        values, not the ticket's, and must not be written."""
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Ticket | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context["others"] = presence.viewers_of([obj.pk], besides=staff_user(request)).get(
+                obj.pk, []
+            )
+            context["presence_poll_seconds"] = presence.VIEWING_POLL_SECONDS
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     # --- list columns ----------------------------------------------------------------------
 
-    @admin.display(description=_("priority"), ordering="priority")
+    @admin.display(description=_("customer"), ordering="email")
+    def customer(self, ticket: Ticket) -> str:
+        return ticket.name or ticket.email
+
+    @admin.display(description=_("priority"), ordering=PRIORITY_RANK)
     def priority_badge(self, ticket: Ticket) -> SafeString:
         return format_html(
             '<span class="badge priority-{}">{}</span>',
@@ -313,9 +477,13 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, ticket: Ticket) -> SafeString:
-        return format_html(
+        badge = format_html(
             '<span class="badge status-{}">{}</span>', ticket.status, ticket.get_status_display()
         )
+        if ticket.awaits_us:
+            # The customer wrote last: whatever the status says, the next move is ours.
+            return format_html('{} <span class="flag flag-us">{}</span>', badge, _("awaiting us"))
+        return badge
 
     @admin.display(description=_("age"), ordering="created_at")
     def age(self, ticket: Ticket) -> str:
@@ -330,9 +498,12 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
             return format_html('<span class="sla-overdue">{} {}</span>', _("overdue since"), due)
         return due
 
-    @admin.display(description=_("messages"), ordering="message_total")
-    def message_total_display(self, ticket: Ticket) -> int:
-        return int(getattr(ticket, "message_total", 0))
+    @admin.display(description=_("also here"))
+    def others_here(self, ticket: Ticket) -> SafeString | str:
+        viewers = (_queue_viewers.get() or {}).get(ticket.pk, [])
+        return render_to_string(
+            "admin/tickets/ticket/change_form.html#presence", {"others": viewers, "compact": True}
+        )
 
     @admin.display(description=_("conversation"))
     def conversation(self, ticket: Ticket) -> SafeString:
@@ -343,38 +514,23 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
             {"ticket": ticket, "messages": messages, "opening_attachments": opening_attachments},
         )
 
-    # --- saving through the services ---------------------------------------------------------
-
-    def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
-        ticket = Ticket.objects.get(pk=obj.pk)
-        data = form.cleaned_data
-        try:
-            if "assignee" in form.changed_data:
-                services.ticket_assign(
-                    ticket=ticket, assignee=data["assignee"], actor=staff_user(request)
-                )
-            if "priority" in form.changed_data:
-                services.ticket_set_priority(
-                    ticket=ticket, priority=data["priority"], actor=staff_user(request)
-                )
-            if "status" in form.changed_data:
-                services.ticket_change_status(
-                    ticket=ticket, status=data["status"], actor=staff_user(request)
-                )
-            if data.get("reply", "").strip():
-                services.ticket_reply(
-                    ticket=ticket,
-                    author=staff_user(request),
-                    body=data["reply"],
-                    internal=data["reply_kind"] == "internal",
-                    status_after=data.get("status_after_reply") or None,
-                )
-        except ValidationError as error:
-            self.message_user(request, " ".join(error.messages), messages.ERROR)
+    @admin.display(description=_("history"))
+    def history(self, ticket: Ticket) -> SafeString:
+        return render_to_string(
+            "admin/tickets/ticket/history.html", {"entries": history.timeline(ticket)}
+        )
 
     # --- actions ---------------------------------------------------------------------------
 
-    def _apply(self, request: HttpRequest, queryset: QuerySet[Ticket], change: Any) -> int:
+    def _apply(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Ticket],
+        change: Any,
+        done_message: StrOrPromise,
+    ) -> None:
+        """Apply a change to each ticket through the services; a refusal is named per ticket,
+        and success is reported only for what was done."""
         done = 0
         for ticket in queryset:
             try:
@@ -384,18 +540,18 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
                 self.message_user(
                     request, f"{ticket.reference}: {' '.join(error.messages)}", messages.WARNING
                 )
-        return done
+        if done:
+            self.message_user(request, done_message % {"count": done})
 
     @admin.action(description=_("Assign to me"))
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
-        done = self._apply(
+        user = staff_user(request)
+        self._apply(
             request,
             queryset,
-            lambda t: services.ticket_assign(
-                ticket=t, assignee=staff_user(request), actor=staff_user(request)
-            ),
+            lambda t: services.ticket_assign(ticket=t, assignee=user, actor=user),
+            _("%(count)d ticket(s) assigned to you."),
         )
-        self.message_user(request, _("%(count)d ticket(s) assigned to you.") % {"count": done})
 
     @admin.action(
         description=_("Assign to the person chosen beside the action"), permissions=["assign"]
@@ -404,14 +560,13 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         form = TicketActionForm(request.POST)
         form.is_valid()
         assignee = form.cleaned_data.get("assignee")
-        done = self._apply(
+        user = staff_user(request)
+        self._apply(
             request,
             queryset,
-            lambda t: services.ticket_assign(
-                ticket=t, assignee=assignee, actor=staff_user(request)
-            ),
+            lambda t: services.ticket_assign(ticket=t, assignee=assignee, actor=user),
+            _("%(count)d ticket(s) reassigned."),
         )
-        self.message_user(request, _("%(count)d ticket(s) reassigned.") % {"count": done})
 
     def _set_choice(
         self, request: HttpRequest, queryset: QuerySet[Ticket], field: str, choices: Any
@@ -423,16 +578,14 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
                 request, _("Choose a value beside the action first."), messages.WARNING
             )
             return
+        user = staff_user(request)
         change = {
             "priority": lambda t: services.ticket_set_priority(
-                ticket=t, priority=value, actor=staff_user(request)
+                ticket=t, priority=value, actor=user
             ),
-            "status": lambda t: services.ticket_change_status(
-                ticket=t, status=value, actor=staff_user(request)
-            ),
+            "status": lambda t: services.ticket_change_status(ticket=t, status=value, actor=user),
         }[field]
-        done = self._apply(request, queryset, change)
-        self.message_user(request, _("%(count)d ticket(s) changed.") % {"count": done})
+        self._apply(request, queryset, change, _("%(count)d ticket(s) changed."))
 
     @admin.action(description=_("Set the priority chosen beside the action"))
     def set_priority(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
@@ -444,12 +597,13 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
 
     @admin.action(description=_("Mark as spam (closes them)"))
     def mark_as_spam(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
-        done = self._apply(
+        user = staff_user(request)
+        self._apply(
             request,
             queryset,
-            lambda t: services.ticket_mark_spam(ticket=t, actor=staff_user(request)),
+            lambda t: services.ticket_mark_spam(ticket=t, actor=user),
+            _("%(count)d ticket(s) marked as spam."),
         )
-        self.message_user(request, _("%(count)d ticket(s) marked as spam.") % {"count": done})
 
     @admin.action(description=_("Export to CSV"))
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> HttpResponse:
@@ -457,15 +611,9 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         response["Content-Disposition"] = 'attachment; filename="tickets.csv"'
         response.write("\ufeff")  # so spreadsheet programs read the Chinese text as UTF-8
         writer = csv.writer(response)
-        columns = ["reference", "created_at", "kind", "topic", "priority", "status", "channel",
-                   "subject", "email", "transaction_reference", "first_response_at",
-                   "resolved_at", "satisfaction"]  # fmt: skip
-        writer.writerow([*columns, "assignee", "messages"])
-        for ticket in queryset:
-            row = [getattr(ticket, column) for column in columns]
-            # A cell starting with = + - @ would run as a formula in a spreadsheet.
-            row = [f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v for v in row]
-            writer.writerow([*row, ticket.assignee or "", getattr(ticket, "message_total", 0)])
+        writer.writerow(history.csv_header())
+        for ticket in queryset.annotate(message_total=Count("messages")):
+            writer.writerow(history.csv_row(ticket, getattr(ticket, "message_total", 0)))
         return response
 
 

@@ -15,7 +15,7 @@ from faq.models import current_language
 from tickets.access import DRAFT_SESSION_KEY, chat_for_customer, grant_access
 from tickets.availability import ChatAvailability, chat_availability
 from tickets.forms import ChatMessageForm, ChatStartForm
-from tickets.models import Ticket
+from tickets.models import Message, Ticket
 from tickets.ratelimit import client_ip, is_limited
 from tickets.services import TicketClosedError, chat_add_customer_message, chat_end, chat_start
 from wallet_support.htmx import HtmxHttpRequest, wants_partial
@@ -105,6 +105,23 @@ def chat_send(request: HtmxHttpRequest, reference: str) -> HttpResponse:
         ticket, _after(request.POST.get("after")), form=form if form.errors else ChatMessageForm()
     )
     return TemplateResponse(request, "tickets/chat_window.html#send-result", context)
+
+
+@require_POST
+def chat_to_form(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """Nobody took the chat in time: end it and carry what the customer wrote to the form."""
+    ticket = chat_for_customer(request, reference)
+    written = [
+        ticket.description,
+        *ticket.messages.filter(author_type=Message.Author.CUSTOMER).values_list("body", flat=True),
+    ]
+    request.session[DRAFT_SESSION_KEY] = {
+        "name": ticket.name,
+        "email": ticket.email,
+        "description": "\n\n".join(written),
+    }
+    chat_end(ticket=ticket)
+    return redirect("tickets:new")
 
 
 @require_POST

@@ -67,6 +67,14 @@ class ConsoleState:
     waiting: list[Ticket]
     mine: list[ChatPanel]
     ended_ids: list[int]
+    # Of those: the chats a colleague has now (id → their name), so the panel can say so.
+    moved_to: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def left(self) -> list[tuple[int, str]]:
+        """Each chat the page shows that is no longer this agent's, with who has it now."""
+        return [(chat_id, self.moved_to.get(chat_id, "")) for chat_id in self.ended_ids]
+
     shown: dict[int, int] = field(default_factory=dict)
 
     @property
@@ -99,10 +107,21 @@ def console_state(agent: User, shown: dict[int, int]) -> ConsoleState:
         ChatPanel(chat=chat, lines=new_lines[chat.pk], is_new=chat.pk not in shown) for chat in mine
     ]
     mine_ids = {chat.pk for chat in mine}
+    gone = [chat_id for chat_id in shown if chat_id not in mine_ids]
+    moved_to = (
+        {
+            chat.pk: agent_name(chat.assignee)
+            for chat in Ticket.objects.filter(pk__in=gone).select_related("assignee")
+            if chat.is_live_chat and chat.assignee is not None
+        }
+        if gone
+        else {}
+    )
     return ConsoleState(
         waiting=waiting,
         mine=panels,
-        ended_ids=[chat_id for chat_id in shown if chat_id not in mine_ids],
+        ended_ids=gone,
+        moved_to=moved_to,
         shown={
             panel.chat.pk: max([shown.get(panel.chat.pk, 0), *(line.pk for line in panel.lines)])
             for panel in panels

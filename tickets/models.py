@@ -126,6 +126,28 @@ class Channel(models.TextChoices):
     CHAT = "chat", _("Online chat")
 
 
+# Priority by rank, not by its name (alphabetically "High, Normal, Urgent").
+PRIORITY_RANK = models.Case(
+    models.When(priority=Priority.URGENT, then=0),
+    models.When(priority=Priority.HIGH, then=1),
+    models.When(priority=Priority.NORMAL, then=2),
+    default=3,
+    output_field=models.IntegerField(),
+)
+# The queue: most urgent first; then those still owed a first reply (the first-response clock
+# is the same length for all, so the oldest unanswered is the closest to breach or the most
+# overdue); then the oldest.
+QUEUE_ORDER = (
+    PRIORITY_RANK.asc(),
+    models.Case(
+        models.When(first_response_at__isnull=True, then=0),
+        default=1,
+        output_field=models.IntegerField(),
+    ).asc(),
+    models.F("created_at").asc(),
+)
+
+
 class TicketQuerySet(models.QuerySet["Ticket"]):
     def by_reference(self, reference: str) -> TicketQuerySet:
         return self.filter(reference=reference.strip().upper())
@@ -151,13 +173,22 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         return self.filter(channel=Channel.CHAT).active()
 
     def most_urgent_first(self) -> TicketQuerySet:
-        urgency = models.Case(
-            models.When(priority=Priority.URGENT, then=0),
-            models.When(priority=Priority.HIGH, then=1),
-            models.When(priority=Priority.NORMAL, then=2),
-            default=3,
+        return self.order_by(*QUEUE_ORDER)
+
+    def for_queue_of(self, user: models.Model) -> TicketQuerySet:
+        """The team's to-do list as one agent sees it: every active ticket nobody holds, and
+        the agent's own active ones."""
+        return self.active().filter(Q(assignee__isnull=True) | Q(assignee=user))
+
+    def with_last_public_author(self) -> TicketQuerySet:
+        """`last_public_author`: who wrote last in the conversation the customer sees (None
+        while only the customer's opening words exist)."""
+        last = (
+            Message.objects.filter(ticket=models.OuterRef("pk"), is_internal=False)
+            .order_by("-created_at", "-pk")
+            .values("author_type")[:1]
         )
-        return self.alias(urgency=urgency).order_by("urgency", "created_at")
+        return self.annotate(last_public_author=models.Subquery(last))
 
 
 class Ticket(models.Model):
@@ -207,6 +238,9 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     status_changed_at = models.DateTimeField(_("status since"), default=timezone.now)
     is_spam = models.BooleanField(_("spam"), default=False)
+    # Raised by every change (tickets/services.py): a page knows which version it showed.
+    # db_default: rows the previous release inserts while this one migrates still get one.
+    version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
 
     objects = TicketQuerySet.as_manager()
 
@@ -261,6 +295,13 @@ class Ticket(models.Model):
         )
 
     @property
+    def awaits_us(self) -> bool:
+        """The customer wrote last (or only the opening exists): the next move is ours.
+        Needs with_last_public_author()."""
+        last = getattr(self, "last_public_author", None)
+        return not self.is_finished and last in {None, Message.Author.CUSTOMER}
+
+    @property
     def is_finished(self) -> bool:
         return self.status in FINISHED
 
@@ -271,6 +312,17 @@ class Ticket(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status == Status.CLOSED
+
+    @property
+    def waited_too_long(self) -> bool:
+        """A live chat nobody has taken within TICKETS_CHAT_WAIT_MINUTES: the customer is told,
+        and offered the ticket form instead."""
+        waited = timedelta(minutes=settings.TICKETS_CHAT_WAIT_MINUTES)
+        return (
+            self.is_live_chat
+            and self.assignee_id is None
+            and timezone.now() - self.created_at >= waited
+        )
 
     @property
     def is_live_chat(self) -> bool:

@@ -8,7 +8,8 @@ queues e-mails only once the transaction has committed.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -37,6 +38,8 @@ from tickets.models import (
 
 __all__ = [
     "TicketClosedError",
+    "TicketConflictError",
+    "TicketSeen",
     "can_change_status",
     "chat_add_customer_message",
     "chat_end",
@@ -54,6 +57,7 @@ __all__ = [
     "ticket_reopen",
     "ticket_reply",
     "ticket_set_priority",
+    "ticket_update",
     "tickets_auto_resolve",
 ]
 from tickets.uploads import CleanUpload
@@ -189,7 +193,10 @@ def ticket_create(
                 ticket.reference = new_reference()
         _store_attachments(ticket, None, attachments)
         _record(ticket, "status", "", ticket.status, label="customer")
-        _queue_email(ticket.pk, "confirmation")
+        if channel != Channel.CHAT:
+            # A chat's customer is in the chat, not waiting 24 hours: the transcript comes at
+            # the end instead.
+            _queue_email(ticket.pk, "confirmation")
     return ticket
 
 
@@ -215,6 +222,13 @@ def _locked(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update().get(pk=ticket.pk)
 
 
+def _save(ticket: Ticket) -> None:
+    """Every change raises the version, so a page loaded before it knows it is stale. The row
+    is locked (_locked), so two writers never give out the same version."""
+    ticket.version += 1
+    ticket.save()
+
+
 def ticket_add_customer_message(
     *, ticket: Ticket, body: str, attachments: Sequence[CleanUpload] = ()
 ) -> Message:
@@ -233,7 +247,7 @@ def ticket_add_customer_message(
             _change_status(ticket, Status.OPEN, actor=None, label="customer")
         if masked.found:
             ticket.masked_secrets = sorted(set(ticket.masked_secrets) | set(masked.found))
-        ticket.save()
+        _save(ticket)
         if ticket.assignee_id and ticket.channel != Channel.CHAT:
             # A chat's agent sees the message live on the console.
             _queue_email(ticket.pk, "customer_replied")
@@ -251,7 +265,7 @@ def ticket_confirm_resolution(*, ticket: Ticket, rating: int, comment: str = "")
         _record(ticket, "satisfaction", "", rating, label="customer")
         _change_status(ticket, Status.CLOSED, actor=None, label="customer")
         ticket.full_clean(exclude=["reference"])
-        ticket.save()
+        _save(ticket)
     return ticket
 
 
@@ -265,7 +279,7 @@ def ticket_reopen(*, ticket: Ticket, reason: str) -> Ticket:
             ticket=ticket, author_type=Message.Author.CUSTOMER, body=mask_secrets(reason).text
         )
         _change_status(ticket, Status.OPEN, actor=None, label="customer")
-        ticket.save()
+        _save(ticket)
         if ticket.assignee_id:
             _queue_email(ticket.pk, "customer_replied")
     return ticket
@@ -275,34 +289,117 @@ def ticket_change_status(*, ticket: Ticket, status: str, actor: User | None = No
     with transaction.atomic():
         ticket = _locked(ticket)
         _change_status(ticket, status, actor=actor, label="system")
-        ticket.save()
+        _save(ticket)
     return ticket
+
+
+def can_work_tickets(user: User) -> bool:
+    return user.is_active and user.is_staff and user.has_perm("tickets.change_ticket")
+
+
+def _check_may_assign(ticket: Ticket, assignee: User | None, actor: User) -> None:
+    """Who may move a ticket. A lead: anyone's, to anyone. An agent: takes an unassigned
+    ticket, and hands one she holds to a colleague (or gives it back); a colleague's ticket is
+    theirs. A live chat moves only through the chat services (take, hand over), so the
+    customer always knows who is talking."""
+    if ticket.is_live_chat:
+        raise ValidationError(
+            _("A live chat is taken or handed over in the chat console, not here.")
+        )
+    if assignee is not None and not can_work_tickets(assignee):
+        raise ValidationError(
+            _("%(agent)s cannot work on tickets.") % {"agent": assignee.get_username()}
+        )
+    if actor.has_perm("tickets.assign_ticket"):
+        return
+    if ticket.assignee_id is None:
+        if assignee is not None and assignee.pk != actor.pk:
+            raise ValidationError(_("Only a lead assigns a ticket to someone else."))
+        return
+    if ticket.assignee_id != actor.pk:
+        holder = ticket.assignee.get_username() if ticket.assignee else "?"
+        raise ValidationError(
+            _("%(agent)s holds this ticket: only they or a lead can reassign it.")
+            % {"agent": holder}
+        )
+
+
+def _assign(ticket: Ticket, assignee: User | None, actor: User) -> None:
+    if ticket.assignee_id == (assignee.pk if assignee else None):
+        return
+    _check_may_assign(ticket, assignee, actor)
+    _record(ticket, "assignee", ticket.assignee, assignee, actor=actor)
+    ticket.assignee = assignee
+    if assignee is not None and ticket.status == Status.NEW:
+        _change_status(ticket, Status.OPEN, actor=actor, label="staff")
 
 
 def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User) -> Ticket:
     with transaction.atomic():
         ticket = _locked(ticket)
-        if ticket.assignee_id == (assignee.pk if assignee else None):
-            return ticket
-        old = ticket.assignee
-        _record(ticket, "assignee", old, assignee, actor=actor)
-        ticket.assignee = assignee
-        if assignee is not None and ticket.status == Status.NEW:
-            _change_status(ticket, Status.OPEN, actor=actor, label="staff")
-        ticket.save()
+        _assign(ticket, assignee, actor)
+        _save(ticket)
     return ticket
+
+
+def _set_priority(ticket: Ticket, priority: str, actor: User) -> None:
+    if priority not in Priority.values:
+        raise ValidationError(_("Unknown priority."))
+    if ticket.priority != priority:
+        _record(ticket, "priority", ticket.priority, priority, actor=actor)
+        ticket.priority = priority
 
 
 def ticket_set_priority(*, ticket: Ticket, priority: str, actor: User) -> Ticket:
-    if priority not in Priority.values:
-        raise ValidationError(_("Unknown priority."))
     with transaction.atomic():
         ticket = _locked(ticket)
-        if ticket.priority != priority:
-            _record(ticket, "priority", ticket.priority, priority, actor=actor)
-            ticket.priority = priority
-            ticket.save()
+        _set_priority(ticket, priority, actor)
+        _save(ticket)
     return ticket
+
+
+def default_status_after_reply(status: str, *, internal: bool, channel: str) -> str:
+    """What a reply does to the status unless the agent chooses: a public reply waits on the
+    customer where that is allowed (a chat stays open); a note, or a reply on a resolved or
+    closed ticket, leaves the status as it is."""
+    if internal:
+        return status
+    wanted = Status.OPEN if channel == Channel.CHAT else Status.WAITING
+    return wanted if can_change_status(status, wanted) else status
+
+
+def statuses_after(status: str) -> list[str]:
+    """The statuses a ticket can have after a reply: its own, and those allowed from it."""
+    return [value for value in Status.values if can_change_status(status, value)]
+
+
+def _add_staff_message(
+    ticket: Ticket, *, author: User, body: str, internal: bool, status_after: str | None
+) -> Message:
+    body = body.strip()
+    if not body:
+        raise ValidationError(_("Write the reply first."))
+    message = Message(
+        ticket=ticket,
+        author_type=Message.Author.STAFF,
+        author=author,
+        body=body,
+        is_internal=internal,
+    )
+    message.full_clean()
+    message.save()
+    if not internal:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = message.created_at
+            _record(ticket, "first_response_at", "", message.created_at, actor=author)
+        if ticket.channel != Channel.CHAT:
+            # The customer is reading a live chat; its transcript is e-mailed at the end.
+            _queue_email(ticket.pk, "staff_replied", message_id=message.pk)
+    target = status_after or default_status_after_reply(
+        ticket.status, internal=internal, channel=ticket.channel
+    )
+    _change_status(ticket, target, actor=author, label="staff")
+    return message
 
 
 def ticket_reply(
@@ -316,37 +413,137 @@ def ticket_reply(
     """A staff member answers the customer (e-mailed) or leaves an internal note (never sent).
 
     A public reply records the first response and, unless told otherwise, waits on the
-    customer; a note changes the status only when asked. In a chat the reply is not e-mailed
-    and the chat stays open.
+    customer (default_status_after_reply); a note changes the status only when asked. In a
+    chat the reply is not e-mailed and the chat stays open.
     """
-    body = body.strip()
-    if not body:
-        raise ValidationError(_("Write the reply first."))
     with transaction.atomic():
         ticket = _locked(ticket)
-        message = Message(
-            ticket=ticket,
-            author_type=Message.Author.STAFF,
-            author=author,
-            body=body,
-            is_internal=internal,
+        message = _add_staff_message(
+            ticket, author=author, body=body, internal=internal, status_after=status_after
         )
-        message.full_clean()
-        message.save()
-        if not internal:
-            if ticket.first_response_at is None:
-                ticket.first_response_at = message.created_at
-                _record(ticket, "first_response_at", "", message.created_at, actor=author)
-            if ticket.channel == Channel.CHAT:
-                # The customer is reading live; the whole transcript is e-mailed at the end.
-                status_after = status_after or Status.OPEN
-            else:
-                status_after = status_after or Status.WAITING
-                _queue_email(ticket.pk, "staff_replied", message_id=message.pk)
-        if status_after:
-            _change_status(ticket, status_after, actor=author, label="staff")
-        ticket.save()
+        _save(ticket)
     return message
+
+
+@dataclass(frozen=True)
+class TicketSeen:
+    """What the agent's page showed when it was loaded: the save is judged against it."""
+
+    version: int
+    status: str
+    priority: str
+    assignee_id: int | None
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> TicketSeen:
+        return cls(ticket.version, ticket.status, ticket.priority, ticket.assignee_id)
+
+
+class TicketConflictError(ValidationError):
+    """A colleague changed what this agent is changing, after the agent's page was loaded."""
+
+
+def _colleague_change(ticket: Ticket, field: str) -> str:
+    event = ticket.events.filter(field=field).select_related("actor").order_by("-pk").first()
+    if field == "status":
+        value = ticket.get_status_display()
+    elif field == "priority":
+        value = ticket.get_priority_display()
+    else:
+        value = ticket.assignee.get_username() if ticket.assignee else _("nobody")
+    if event is None:
+        return _("Someone changed this to “%(value)s” after you opened the ticket.") % {
+            "value": value
+        }
+    who = event.actor.get_username() if event.actor else _("The system")
+    when = formats.time_format(timezone.localtime(event.created_at), "H:i")
+    return _(
+        "%(who)s set this to “%(value)s” at %(when)s, after you opened the ticket. "
+        "Your change was not saved; check theirs and save again."
+    ) % {"who": who, "value": value, "when": when}
+
+
+def ticket_update(
+    *,
+    ticket: Ticket,
+    actor: User,
+    seen: TicketSeen,
+    status: str,
+    priority: str,
+    assignee: User | None,
+    reply: str = "",
+    internal: bool = False,
+    status_after: str | None = None,
+) -> Ticket:
+    """One save of the ticket page: triage and a reply or note, all or nothing.
+
+    The values are what the page sends; a field is this agent's change only where it differs
+    from what the page showed (`seen`). A field the agent did not touch keeps its current
+    value, whatever a colleague set meanwhile; a field both changed is refused, with who
+    changed it and when (TicketConflictError, keyed by field). Any refusal rolls the whole
+    save back, so the page can come back with everything typed still in it.
+    """
+    errors: dict[str, list[str]] = {}
+    with transaction.atomic():
+        current = _locked(ticket)
+        wanted = {
+            "status": status != seen.status,
+            "priority": priority != seen.priority,
+            "assignee": (assignee.pk if assignee else None) != seen.assignee_id,
+        }
+        now_differs = {
+            "status": current.status != seen.status,
+            "priority": current.priority != seen.priority,
+            "assignee": current.assignee_id != seen.assignee_id,
+        }
+        conflicts = {
+            field: [_colleague_change(current, field)]
+            for field in wanted
+            if wanted[field] and now_differs[field]
+        }
+        if status_after and now_differs["status"] and "status" not in conflicts:
+            conflicts["status_after"] = [_colleague_change(current, "status")]
+        if conflicts:
+            raise TicketConflictError(conflicts)
+
+        steps: list[tuple[str, Callable[[], object]]] = []
+        if wanted["assignee"]:
+            steps.append(("assignee", lambda: _assign(current, assignee, actor)))
+        if wanted["priority"]:
+            steps.append(("priority", lambda: _set_priority(current, priority, actor)))
+        if wanted["status"]:
+            steps.append(
+                ("status", lambda: _change_status(current, status, actor=actor, label="staff"))
+            )
+        if reply.strip():
+            steps.append(
+                (
+                    "reply",
+                    lambda: _add_staff_message(
+                        current,
+                        author=actor,
+                        body=reply,
+                        internal=internal,
+                        # A status the agent chose on the page is not undone by the reply's
+                        # automatic "waiting on customer".
+                        status_after=status_after or (status if wanted["status"] else None),
+                    ),
+                )
+            )
+        elif status_after:
+            errors["status_after"] = [_("Write the reply this status should follow.")]
+        for field, step in steps:
+            try:
+                with transaction.atomic():  # a refused step leaves no half-change behind
+                    step()
+            except ValidationError as error:
+                errors.setdefault(field, []).extend(error.messages)
+        if errors:
+            # Nothing of this save may stay: leave the outer block by an exception.
+            raise ValidationError(errors)
+        if any(wanted.values()) or reply.strip():
+            _save(current)
+    return current
 
 
 def ticket_mark_spam(*, ticket: Ticket, actor: User) -> Ticket:
@@ -356,7 +553,7 @@ def ticket_mark_spam(*, ticket: Ticket, actor: User) -> Ticket:
             _record(ticket, "is_spam", False, True, actor=actor)
             ticket.is_spam = True
         _change_status(ticket, Status.CLOSED, actor=actor, label="staff")
-        ticket.save()
+        _save(ticket)
     return ticket
 
 
@@ -376,7 +573,7 @@ def tickets_auto_resolve(*, waited: timedelta, now: datetime | None = None) -> i
                 % {"days": waited.days},
             )
             _change_status(ticket, Status.RESOLVED, actor=None, label="system")
-            ticket.save()
+            _save(ticket)
             _queue_email(ticket.pk, "auto_resolved")
             resolved += 1
     return resolved
@@ -437,7 +634,7 @@ def chat_take(*, ticket: Ticket, agent: User) -> Ticket:
         _record(ticket, "assignee", "", agent, actor=agent)
         ticket.assignee = agent
         _change_status(ticket, Status.OPEN, actor=agent, label="staff")
-        ticket.save()
+        _save(ticket)
         _tell_customer(ticket, gettext_noop("%(agent)s joined the chat."), agent=agent_name(agent))
     return ticket
 
@@ -456,7 +653,7 @@ def chat_hand_over(*, ticket: Ticket, to_agent: User, actor: User) -> Ticket:
         _record(ticket, "assignee", previous, to_agent, actor=actor)
         ticket.assignee = to_agent
         _change_status(ticket, Status.OPEN, actor=actor, label="staff")
-        ticket.save()
+        _save(ticket)
         _tell_customer(
             ticket,
             gettext_noop("%(old)s handed the chat to %(new)s."),
@@ -466,17 +663,27 @@ def chat_hand_over(*, ticket: Ticket, to_agent: User, actor: User) -> Ticket:
     return ticket
 
 
+def _not_in_chat(ticket: Ticket) -> ValidationError:
+    if ticket.assignee is not None:
+        return ValidationError(
+            _("%(agent)s has this chat now: only the agent in a chat can do this.")
+            % {"agent": agent_name(ticket.assignee)}
+        )
+    return ValidationError(_("Take the chat first: only the agent in a chat can do this."))
+
+
 def _check_in_chat(ticket: Ticket, agent: User) -> None:
     if ticket.assignee_id != agent.pk and not agent.has_perm("tickets.assign_ticket"):
-        raise ValidationError(_("Take the chat first: only the agent in a chat can do this."))
+        raise _not_in_chat(ticket)
 
 
 def chat_reply(*, ticket: Ticket, agent: User, body: str) -> Message:
     """The agent in a chat answers; the customer sees it at the next poll. Only the agent who
     took the chat answers in it, so the customer always knows who is talking."""
     with transaction.atomic():
-        if _live_chat(ticket).assignee_id != agent.pk:
-            raise ValidationError(_("Take the chat first: only the agent in a chat can do this."))
+        live = _live_chat(ticket)
+        if live.assignee_id != agent.pk:
+            raise _not_in_chat(live)
         return ticket_reply(ticket=ticket, author=agent, body=body)
 
 
@@ -501,6 +708,6 @@ def chat_end(*, ticket: Ticket, actor: User | None = None) -> Ticket:
             _check_in_chat(ticket, actor)
         _tell_customer(ticket, gettext_noop("The chat has ended."))
         _change_status(ticket, Status.RESOLVED, actor=actor, label="customer")
-        ticket.save()
+        _save(ticket)
         _queue_email(ticket.pk, "chat_transcript")
     return ticket

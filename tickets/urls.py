@@ -16,6 +16,7 @@ urlpatterns = [
     path("chat/<str:reference>/messages/", chat_views.chat_messages, name="chat-messages"),
     path("chat/<str:reference>/send/", chat_views.chat_send, name="chat-send"),
     path("chat/<str:reference>/end/", chat_views.chat_end_view, name="chat-end"),
+    path("chat/<str:reference>/ticket/", chat_views.chat_to_form, name="chat-to-form"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment-download"),
     path("<str:reference>/", views.ticket_detail, name="detail"),
     path("<str:reference>/reply/", views.ticket_reply, name="reply"),

@@ -161,6 +161,8 @@ TICKETS_RATE_PER_IP = os.environ.get("TICKETS_RATE_PER_IP", "10/3600")
 TICKETS_RATE_PER_EMAIL = os.environ.get("TICKETS_RATE_PER_EMAIL", "5/3600")
 TICKETS_RATE_TRACKING = os.environ.get("TICKETS_RATE_TRACKING", "20/600")
 TICKETS_LINK_MAX_AGE_DAYS = int(os.environ.get("TICKETS_LINK_MAX_AGE_DAYS", "90"))
+# A chat nobody has taken after this long tells the customer and offers the ticket form.
+TICKETS_CHAT_WAIT_MINUTES = int(os.environ.get("TICKETS_CHAT_WAIT_MINUTES", "10"))
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

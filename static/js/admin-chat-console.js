@@ -40,3 +40,13 @@ document.addEventListener("click", (event) => {
   const panel = document.getElementById(button.dataset.dismissChat);
   if (panel) panel.remove();
 });
+
+// The tab's title counts the waiting chats, so an agent in another tab sees a new one.
+const baseTitle = document.title;
+const showWaitingInTitle = () => {
+  const waiting = document.getElementById("waiting-chats");
+  const count = waiting ? Number(waiting.dataset.waiting || 0) : 0;
+  document.title = count ? `(${count}) ${baseTitle}` : baseTitle;
+};
+document.addEventListener("DOMContentLoaded", showWaitingInTitle);
+document.addEventListener("htmx:oobAfterSwap", showWaitingInTitle);
