@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from contextvars import ContextVar
 from typing import Any, cast
 
@@ -12,7 +13,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -131,7 +132,10 @@ def _seen_token(seen: services.TicketSeen) -> str:
 
 def _read_seen(token: str) -> services.TicketSeen | None:
     parts = token.split(":")
-    if len(parts) != 4 or not parts[0].isdigit() or not (parts[3] == "" or parts[3].isdigit()):
+    number = re.compile(r"[0-9]{1,12}")  # not str.isdigit: "²" is a digit int() refuses
+    if len(parts) != 4 or not number.fullmatch(parts[0]):
+        return None
+    if parts[3] and not number.fullmatch(parts[3]):
         return None
     if parts[1] not in Status.values or parts[2] not in Priority.values:
         return None
@@ -201,7 +205,7 @@ class TicketAdminForm(forms.ModelForm[Ticket]):
                 (value, label) for value, label in Status.choices if value in allowed
             ]
         automatic = services.default_status_after_reply(
-            seen.status, internal=False, channel=self.instance.channel
+            seen.status, internal=False, live_chat=self.instance.is_live_chat
         )
         cast(forms.ChoiceField, self.fields["status_after_reply"]).choices = [
             ("", _("Automatic: %(status)s after a public reply; a note changes nothing")
@@ -214,13 +218,19 @@ class TicketAdminForm(forms.ModelForm[Ticket]):
         workers = chat_agents()
         is_lead = self.actor.has_perm("tickets.assign_ticket")
         holder = seen.assignee_id
+        # The real holders (the page's and the current one) are always in the menu, even if
+        # they have left the team since: otherwise the menu would show, and save, nobody.
+        holders = [pk for pk in (holder, self.instance.assignee_id) if pk is not None]
+        users = get_user_model().objects
         if is_lead or holder == self.actor.pk:
-            field.queryset = workers
+            field.queryset = users.filter(
+                Q(pk__in=workers.values("pk")) | Q(pk__in=holders)
+            ).order_by("first_name", "username")
         elif holder is None:
-            field.queryset = workers.filter(pk=self.actor.pk)
+            field.queryset = users.filter(pk__in=[self.actor.pk, *holders])
         else:
             # A colleague's ticket: shown as theirs, and only they or a lead move it.
-            field.queryset = get_user_model().objects.filter(pk=holder)
+            field.queryset = users.filter(pk__in=holders)
             field.disabled = True
             field.help_text = _("Only the assignee or a lead can reassign this ticket.")
         if self.instance.is_live_chat:
@@ -272,18 +282,29 @@ class TicketAdminForm(forms.ModelForm[Ticket]):
                 self.add_error(field if field in self.fields else None, item.messages)
 
     def _show_current(self, fields: list[str]) -> None:
-        """After a conflict the page shows the colleague's values where they clash, and is
-        now up to date: saving again applies this agent's other changes on top of theirs."""
+        """After a conflict the page is brought up to date: every triage field shows the
+        ticket's current value, except where this agent changed it and nobody clashed. Saving
+        again then applies only this agent's own changes on top of the colleague's."""
         current = Ticket.objects.get(pk=self.instance.pk)
+        old = self.page_seen
         data = QueryDict(mutable=True)
         data.update(self.data)
-        for field in fields:
-            if field == "assignee":
-                data[self.add_prefix(field)] = str(current.assignee_id or "")
-            elif field in {"status", "priority"}:
-                data[self.add_prefix(field)] = getattr(current, field)
-            elif field == "status_after":
-                data[self.add_prefix("status_after_reply")] = ""
+        shown_then = {
+            "status": old.status if old else None,
+            "priority": old.priority if old else None,
+            "assignee": str(old.assignee_id or "") if old else None,
+        }
+        current_values = {
+            "status": current.status,
+            "priority": current.priority,
+            "assignee": str(current.assignee_id or ""),
+        }
+        for field, value in current_values.items():
+            posted = data.get(self.add_prefix(field))
+            if field in fields or posted == shown_then[field]:
+                data[self.add_prefix(field)] = value
+        if "status_after" in fields:
+            data[self.add_prefix("status_after_reply")] = ""
         now = services.TicketSeen.of(current)
         data[self.add_prefix("seen")] = _seen_token(now)
         self.data = data

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_noop
 
 from tickets.masking import mask_secrets
 from tickets.models import (
+    FINISHED,
     MONEY_TOPICS,
     Attachment,
     Channel,
@@ -285,9 +286,18 @@ def ticket_reopen(*, ticket: Ticket, reason: str) -> Ticket:
     return ticket
 
 
+def _check_not_ending_live_chat(ticket: Ticket, status: str) -> None:
+    if ticket.is_live_chat and status in FINISHED:
+        raise ValidationError(
+            _("End a live chat in the chat console, so the customer is told and gets the "
+              "transcript.")
+        )  # fmt: skip
+
+
 def ticket_change_status(*, ticket: Ticket, status: str, actor: User | None = None) -> Ticket:
     with transaction.atomic():
         ticket = _locked(ticket)
+        _check_not_ending_live_chat(ticket, status)
         _change_status(ticket, status, actor=actor, label="system")
         _save(ticket)
     return ticket
@@ -358,13 +368,13 @@ def ticket_set_priority(*, ticket: Ticket, priority: str, actor: User) -> Ticket
     return ticket
 
 
-def default_status_after_reply(status: str, *, internal: bool, channel: str) -> str:
+def default_status_after_reply(status: str, *, internal: bool, live_chat: bool) -> str:
     """What a reply does to the status unless the agent chooses: a public reply waits on the
-    customer where that is allowed (a chat stays open); a note, or a reply on a resolved or
-    closed ticket, leaves the status as it is."""
+    customer where that is allowed (a live chat stays open); a note, or a reply on a resolved
+    or closed ticket (an ended chat too), leaves the status as it is."""
     if internal:
         return status
-    wanted = Status.OPEN if channel == Channel.CHAT else Status.WAITING
+    wanted = Status.OPEN if live_chat else Status.WAITING
     return wanted if can_change_status(status, wanted) else status
 
 
@@ -392,11 +402,12 @@ def _add_staff_message(
         if ticket.first_response_at is None:
             ticket.first_response_at = message.created_at
             _record(ticket, "first_response_at", "", message.created_at, actor=author)
-        if ticket.channel != Channel.CHAT:
-            # The customer is reading a live chat; its transcript is e-mailed at the end.
+        if not ticket.is_live_chat:
+            # The customer reading a live chat sees it there (its transcript is e-mailed at the
+            # end); an ended chat's customer is gone, and gets the reply by e-mail.
             _queue_email(ticket.pk, "staff_replied", message_id=message.pk)
     target = status_after or default_status_after_reply(
-        ticket.status, internal=internal, channel=ticket.channel
+        ticket.status, internal=internal, live_chat=ticket.is_live_chat
     )
     _change_status(ticket, target, actor=author, label="staff")
     return message
@@ -505,6 +516,17 @@ def ticket_update(
             conflicts["status_after"] = [_colleague_change(current, "status")]
         if conflicts:
             raise TicketConflictError(conflicts)
+        if current.is_live_chat:
+            # The chat's own rules: only its agent talks to the customer, and it ends in the
+            # console (a system line, the transcript), never by a status on this page.
+            if reply.strip() and not internal and current.assignee_id != actor.pk:
+                errors["reply"] = [str(_not_in_chat(current).messages[0])]
+            for field, value in (("status", status), ("status_after", status_after or "")):
+                if value in FINISHED and (field != "status" or wanted["status"]):
+                    try:
+                        _check_not_ending_live_chat(current, value)
+                    except ValidationError as error:
+                        errors[field] = error.messages
 
         steps: list[tuple[str, Callable[[], object]]] = []
         if wanted["assignee"]:

@@ -1,7 +1,7 @@
 """A customer and an agent chat live, each in their own browser."""
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from tests.browser.test_journey import accessibility_violations
 from tickets.models import Ticket
@@ -63,6 +63,21 @@ def test_a_customer_and_an_agent_chat_live(page: Page, console: Page, live_serve
     expect(page.locator("#transcript li", has_text="您好，我来帮您查一下。")).to_have_count(1)
     expect(panel.locator("li", has_text="TX-20261124-7")).to_have_count(1)
 
+    # Ending asks first: dismissed, the chat goes on; accepted, it ends.
+    asked: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    def accept(dialog: Dialog) -> None:
+        dialog.accept()
+
+    console.once("dialog", dismiss)
+    panel.get_by_role("button", name="结束聊天").click()
+    expect(panel.locator(".console-transcript")).to_contain_text("TX-20261124-7")
+    assert asked and "张伟" in asked[0]
+    console.once("dialog", accept)
     panel.get_by_role("button", name="结束聊天").click()
     expect(page.locator("#chat-status")).to_contain_text("聊天已结束", timeout=LIVE)
     expect(page.locator("#chat-form")).to_have_count(0)  # nothing more can be sent into it

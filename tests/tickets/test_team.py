@@ -366,6 +366,7 @@ def test_the_csv_export_uses_labels_and_leaves_empty_cells_empty(lead_client):
 # --- e-mail and chats ---------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection (PostgreSQL)
 def test_staff_email_subjects_are_not_html_escaped(
     agent, run_tasks, mailoutbox, django_capture_on_commit_callbacks
 ):
@@ -376,3 +377,74 @@ def test_staff_email_subjects_are_not_html_escaped(
         ticket_add_customer_message(ticket=ticket, body="Any news?")
     run_tasks()
     assert mailoutbox[-1].subject.endswith('Refund & "fees"')
+
+
+# --- found in review ----------------------------------------------------------------------------
+
+
+def test_saving_again_after_a_conflict_keeps_the_colleagues_other_changes(
+    agent_client, lead_client
+):
+    ticket = TicketFactory.create(status=Status.OPEN)
+    page_agent = open_page(agent_client, ticket)
+    page_lead = open_page(lead_client, ticket)
+    save(lead_client, ticket, page_lead, status=Status.WAITING, priority=Priority.HIGH)
+    refused = save(agent_client, ticket, page_agent, status=Status.RESOLVED)
+    form = refused.context["adminform"].form
+    assert "status" in form.errors
+    again = {name: str(form[name].value() or "") for name in ["status", "priority", "seen"]}
+    response = save(agent_client, ticket, {**page_agent, **again}, reply="Noted, thanks")
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.priority) == (Status.WAITING, Priority.HIGH)  # nothing reverted
+
+
+def test_a_lead_saving_a_ticket_of_someone_who_left_keeps_the_assignee(lead_client, make_staff):
+    leaver = make_staff("gone", "agent")
+    ticket = TicketFactory.create(status=Status.OPEN, assignee=leaver)
+    leaver.is_active = False
+    leaver.save()
+    page = open_page(lead_client, ticket)
+    assert page["assignee"] == str(leaver.pk)
+    response = save(lead_client, ticket, page, reply="Who takes this?", reply_kind="internal")
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.assignee == leaver
+
+
+def test_a_reply_to_an_ended_chat_is_e_mailed_and_does_not_reopen_it(
+    agent_client, agent, django_capture_on_commit_callbacks
+):
+    chat = TicketFactory.create(
+        channel=Channel.CHAT, kind="question", topic="other", status=Status.RESOLVED
+    )
+    page = open_page(agent_client, chat)
+    with django_capture_on_commit_callbacks(execute=True):
+        save(agent_client, chat, page, reply="One more thing about your top-up")
+    chat.refresh_from_db()
+    assert chat.status == Status.RESOLVED and not chat.is_live_chat
+    assert queued_emails() == ["staff_replied"]
+
+
+def test_the_ticket_page_cannot_answer_or_end_a_colleagues_live_chat(agent_client, agent_b):
+    chat = TicketFactory.create(channel=Channel.CHAT, kind="question", topic="other")
+    chat_take(ticket=chat, agent=agent_b)
+    chat.refresh_from_db()
+    page = open_page(agent_client, chat)
+    response = save(agent_client, chat, page, reply="I'll answer instead")
+    assert "agent-b has this chat now" in " ".join(form_errors(response)["reply"])
+    response = save(agent_client, chat, open_page(agent_client, chat), status=Status.RESOLVED)
+    assert response.status_code == 200
+    chat.refresh_from_db()
+    assert chat.status == Status.OPEN and chat.is_live_chat
+    assert not chat.messages.filter(author_type=Message.Author.STAFF).exists()
+
+
+@pytest.mark.parametrize("seen", ["²:open:normal:", "1" * 5000 + ":open:normal:", "x", ""])
+def test_a_forged_page_version_is_an_error_not_a_500(agent_client, seen):
+    ticket = TicketFactory.create(status=Status.OPEN)
+    page = open_page(agent_client, ticket)
+    response = save(agent_client, ticket, {**page, "seen": seen}, reply="hello")
+    assert response.status_code == 200
+    assert "Reload it" in response.content.decode()
+    assert not ticket.messages.exists()
