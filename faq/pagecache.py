@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from wallet_support.cache import cache_or
+
 VERSION_KEY = "faq:content-version"
 MAX_PAGES = 2000  # ~84 articles × 2 languages today; bounded so memory stays predictable
 
@@ -48,12 +50,15 @@ def content_version() -> str:
     ttl = settings.FAQ_PAGE_CACHE_CHECK_SECONDS
     if _version["value"] is not None and now - float(_version["checked"]) < ttl:  # type: ignore[arg-type]
         return str(_version["value"])
-    value = cache.get(VERSION_KEY)
+    outage = f"unknown-{secrets.token_hex(8)}"
+    value: str | None = cache_or(outage, lambda: cache.get(VERSION_KEY), what="content version")
     if value is None:
         # Nothing recorded yet (a new cache): start a new, unique generation.
         value = secrets.token_hex(8)
-        if not cache.add(VERSION_KEY, value, timeout=None):
-            value = cache.get(VERSION_KEY)
+        if not cache_or(False, lambda: cache.add(VERSION_KEY, value, timeout=None), what="add"):
+            value = cache_or(outage, lambda: cache.get(VERSION_KEY), what="content version")
+    # In an outage the version is a new one each time it is looked up: cached pages are not
+    # trusted for longer than one check interval, so an edit is never hidden behind one.
     _version.update(value=value, checked=now)
     return str(value)
 
@@ -61,7 +66,7 @@ def content_version() -> str:
 def bump_version(**kwargs: object) -> None:
     """Help content changed: every worker's cached pages are now stale."""
     new = secrets.token_hex(8)
-    cache.set(VERSION_KEY, new, timeout=None)
+    cache_or(None, lambda: cache.set(VERSION_KEY, new, timeout=None), what="bump version")
     _version.update(value=new, checked=time.monotonic())
 
 

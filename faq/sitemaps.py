@@ -1,7 +1,9 @@
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -9,7 +11,17 @@ from django.urls import reverse
 from faq.models import Article, Category
 
 
-class StaticPagesSitemap(Sitemap[str]):
+class SiteUrlSitemap:
+    """Entries under DJANGO_SITE_URL, not under whatever Host the request named."""
+
+    def get_protocol(self, protocol: str | None = None) -> str:
+        return urlsplit(settings.SITE_URL).scheme or "https"
+
+    def get_domain(self, site: Any = None) -> str:
+        return urlsplit(settings.SITE_URL).netloc
+
+
+class StaticPagesSitemap(SiteUrlSitemap, Sitemap[str]):
     i18n = True
     alternates = True
     x_default = True
@@ -22,7 +34,7 @@ class StaticPagesSitemap(Sitemap[str]):
         return reverse(item)
 
 
-class CategorySitemap(Sitemap[Category]):
+class CategorySitemap(SiteUrlSitemap, Sitemap[Category]):
     i18n = True
     alternates = True
     x_default = True
@@ -34,7 +46,7 @@ class CategorySitemap(Sitemap[Category]):
         return item.updated_at
 
 
-class ArticleSitemap(Sitemap[dict[str, Any]]):
+class ArticleSitemap(SiteUrlSitemap, Sitemap[dict[str, Any]]):
     """One entry per article, in each language it is published in, with hreflang alternates."""
 
     i18n = True

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url, replace_url
 
@@ -47,7 +47,7 @@ POPULAR_SEARCHES = {
 }
 
 
-@require_GET
+@require_safe
 def home(request: HtmxHttpRequest) -> HttpResponse:
     language = current_language()
     context = {
@@ -59,7 +59,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     return TemplateResponse(request, "faq/home.html", context)
 
 
-@require_GET
+@require_safe
 def category_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     category = get_object_or_404(Category, slug=slug)
     articles = Article.objects.published().in_language().in_category(category)
@@ -68,7 +68,7 @@ def category_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     language = current_language()
@@ -202,7 +202,7 @@ def article_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return TemplateResponse(request, template, context)
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request", "HX-Target")
 def search_results(request: HtmxHttpRequest) -> HttpResponse:
     """The search page, and live results as the customer types (htmx).
@@ -265,19 +265,19 @@ def search_results(request: HtmxHttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def search_open(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """A search result link: note that the search found something worth opening, then go."""
     services.search_log_mark_opened(token=request.GET.get(SEARCH_TOKEN_PARAM, ""), slug=slug)
     return HttpResponseRedirect(reverse("faq:article-detail", args=[slug]))
 
 
-@require_GET
+@require_safe
 def contact(request: HtmxHttpRequest) -> HttpResponse:
     return TemplateResponse(request, "faq/contact.html", {})
 
 
-@require_GET
+@require_safe
 def security(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "notices": SecurityNotice.objects.published(),

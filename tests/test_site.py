@@ -10,27 +10,30 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.django_db
 
+# DJANGO_SITE_URL in the test settings (pyproject.toml): absolute links use it, not the Host.
+SITE = "https://help.okwallet.example"
+
 
 def test_robots_txt_points_to_the_sitemap(client):
     response = client.get("/robots.txt")
     assert response["Content-Type"].startswith("text/plain")
     assert "Disallow: /admin/" in response.content.decode()
-    assert "Sitemap: http://testserver/sitemap.xml" in response.content.decode()
+    assert f"Sitemap: {SITE}/sitemap.xml" in response.content.decode()
 
 
 def test_sitemap_lists_articles_with_hreflang_alternates(client, article_pair):
     zh_article, en_article = article_pair
     xml = client.get("/sitemap.xml").content.decode()
-    assert f"http://testserver{zh_article.get_absolute_url()}" in xml
-    assert f'hreflang="en" href="http://testserver{en_article.get_absolute_url()}"' in xml
-    assert "http://testserver/zh-hans/contact/" in xml
+    assert f"{SITE}{zh_article.get_absolute_url()}" in xml
+    assert f'hreflang="en" href="{SITE}{en_article.get_absolute_url()}"' in xml
+    assert f"{SITE}/zh-hans/contact/" in xml
 
 
 def test_article_has_canonical_hreflang_description_and_faq_json_ld(client, article_pair):
     zh_article, en_article = article_pair
     html = client.get(zh_article.get_absolute_url()).content.decode()
-    assert f'<link rel="canonical" href="http://testserver{zh_article.get_absolute_url()}">' in html
-    assert f'hreflang="en" href="http://testserver{en_article.get_absolute_url()}"' in html
+    assert f'<link rel="canonical" href="{SITE}{zh_article.get_absolute_url()}">' in html
+    assert f'hreflang="en" href="{SITE}{en_article.get_absolute_url()}"' in html
     assert f'<meta name="description" content="{zh_article.summary}">' in html
     assert '"@type": "FAQPage"' in html and f'"name": "{zh_article.title}"' in html
 
@@ -92,6 +95,8 @@ def test_check_deploy_is_clean_with_production_settings():
         "DJANGO_ALLOWED_HOSTS": "help.okwallet.example",
         "DJANGO_SECURE_SSL_REDIRECT": "1",
         "DJANGO_SECURE_COOKIES": "1",
+        "DJANGO_SITE_URL": "https://help.okwallet.example",
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -99,6 +104,35 @@ def test_check_deploy_is_clean_with_production_settings():
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"DJANGO_SITE_URL": ""}, "wallet_support.E001"),
+        ({"DJANGO_SITE_URL": "http://127.0.0.1:8000"}, "wallet_support.E002"),
+        (
+            {"DJANGO_EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"},
+            "wallet_support.E003",
+        ),
+    ],
+)
+def test_check_deploy_fails_without_a_site_url_or_real_email(changes, error):
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "k3#9vQ!x8Lz@2mP7rT$w5yB^nF1cH6jD4sG0aE-uK+oI=qW_vZ%",
+        "DJANGO_ALLOWED_HOSTS": "help.okwallet.example",
+        "DJANGO_SITE_URL": "https://help.okwallet.example",
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        **changes,
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0  # an error, not a warning: the deploy stops here
+    assert error in result.stderr + result.stdout
 
 
 def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off():
@@ -109,3 +143,12 @@ def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off():
     )  # fmt: skip
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_a_forged_host_never_reaches_the_links_of_a_cached_page(client, article_pair):
+    zh_article, _en = article_pair
+    forged = client.get(zh_article.get_absolute_url(), headers={"host": "testserver:6666"})
+    assert forged.status_code == 200
+    html = client.get(zh_article.get_absolute_url()).content.decode()
+    assert "6666" not in html and "6666" not in forged.content.decode()
+    assert f'<link rel="canonical" href="{SITE}{zh_article.get_absolute_url()}">' in html

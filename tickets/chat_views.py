@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from faq.models import current_language
@@ -16,12 +15,12 @@ from tickets.access import DRAFT_SESSION_KEY, chat_for_customer, grant_access
 from tickets.availability import ChatAvailability, chat_availability
 from tickets.forms import ChatMessageForm, ChatStartForm
 from tickets.models import Message, Ticket
-from tickets.ratelimit import client_ip, is_limited
+from tickets.ratelimit import CHAT_PER_IP, client_ip
 from tickets.services import TicketClosedError, chat_add_customer_message, chat_end, chat_start
 from wallet_support.htmx import HtmxHttpRequest, wants_partial
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def chat_start_view(request: HtmxHttpRequest) -> HttpResponse:
     form = ChatStartForm(request.POST or None)
     availability = chat_availability()
@@ -34,9 +33,8 @@ def chat_start_view(request: HtmxHttpRequest) -> HttpResponse:
                 "description": form.cleaned_data["message"],
             }
             return redirect("tickets:new")
-        if is_limited("chat-ip", client_ip(request), settings.TICKETS_RATE_PER_IP):
-            refused = True
-        else:
+        # Counted only when a chat really starts; what the customer typed stays in the form.
+        if CHAT_PER_IP.take(client_ip(request)):
             data = form.cleaned_data
             ticket = chat_start(
                 name=data["name"],
@@ -46,10 +44,12 @@ def chat_start_view(request: HtmxHttpRequest) -> HttpResponse:
             )
             grant_access(request, ticket)
             return redirect("tickets:chat-window", reference=ticket.reference)
+        refused = True
     return TemplateResponse(
         request,
         "tickets/chat_start.html",
         {"form": form, "availability": availability, "refused": refused},
+        status=429 if refused else 200,
     )
 
 
@@ -74,13 +74,13 @@ def _window_context(ticket: Ticket, after: int = 0, **extra: object) -> dict[str
     }
 
 
-@require_GET
+@require_safe
 def chat_window(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     ticket = chat_for_customer(request, reference)
     return TemplateResponse(request, "tickets/chat_window.html", _window_context(ticket))
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def chat_messages(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """What is new since message `after`: polled by htmx every 2 seconds."""
@@ -111,6 +111,8 @@ def chat_send(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 def chat_to_form(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """Nobody took the chat in time: end it and carry what the customer wrote to the form."""
     ticket = chat_for_customer(request, reference)
+    if not ticket.waited_too_long:  # an agent joined meanwhile (or it ended): stay in the chat
+        return redirect("tickets:chat-window", reference=ticket.reference)
     written = [
         ticket.description,
         *ticket.messages.filter(author_type=Message.Author.CUSTOMER).values_list("body", flat=True),

@@ -25,7 +25,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from tickets.forms import ChatHandOverForm, ChatMessageForm
 from tickets.models import Channel, Message, Ticket
@@ -161,13 +161,13 @@ def _render(
     return TemplateResponse(request, template, context)
 
 
-@require_GET
+@require_safe
 def console_page(request: HtmxHttpRequest, admin_context: dict[str, Any]) -> TemplateResponse:
     _check_permission(request)
     return _render(request, TEMPLATE, {}, **admin_context)
 
 
-@require_GET
+@require_safe
 def console_updates(request: HtmxHttpRequest) -> TemplateResponse:
     _check_permission(request)
     return _render(request, f"{TEMPLATE}#updates", parse_shown(request.GET.get("shown", "")))

@@ -497,3 +497,38 @@ class CannedReply(models.Model):
         for key, value in values.items():
             text = text.replace("{" + key + "}", value)
         return text
+
+
+class SentEmail(models.Model):
+    """An e-mail the worker has handed to the mail server, by the key it was queued with:
+    a retry, or a task given back after its worker died, finds it here and sends nothing."""
+
+    key = models.CharField(_("key"), max_length=64, unique=True)
+    sent_at = models.DateTimeField(_("sent"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("sent e-mail")
+        verbose_name_plural = _("sent e-mails")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class RateLimitCounter(models.Model):
+    """How often one client did one thing in one window of a rate limit (tickets/ratelimit.py).
+
+    Not in the cache: a cache may evict or expire a counter early, and a client whose counter
+    vanished starts again from nothing. A row lives until its window has ended.
+    """
+
+    # "<scope>:<keyed hash of the client>:<window number>": no address in clear.
+    key = models.CharField(_("key"), max_length=120, unique=True)
+    window_end = models.DateTimeField(_("window ends"), db_index=True)
+    hits = models.PositiveIntegerField(_("hits"), default=0)
+
+    class Meta:
+        verbose_name = _("rate-limit counter")
+        verbose_name_plural = _("rate-limit counters")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.hits}"

@@ -16,6 +16,8 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 
+from wallet_support.cache import cache_or
+
 # Browsers poll a background tab about once a minute; a little longer keeps its agent online.
 ONLINE_FOR_SECONDS = 150
 # The console polls every 2 seconds; the agent's session remembers when the mark was last
@@ -33,18 +35,22 @@ def mark_agent_online(user: User, session: SessionBase | None = None) -> None:
     now = time.time()
     if session is not None and now - session.get(_SESSION_KEY, 0) < REFRESH_AFTER_SECONDS:
         return
-    cache.set_many({_agent_key(user.pk): True, _ANY_AGENT_KEY: True}, ONLINE_FOR_SECONDS)
+    marks = {_agent_key(user.pk): True, _ANY_AGENT_KEY: True}
+    cache_or(None, lambda: cache.set_many(marks, ONLINE_FOR_SECONDS), what="agent online")
     if session is not None:
         session[_SESSION_KEY] = now
 
 
 def any_agent_online() -> bool:
-    return bool(cache.get(_ANY_AGENT_KEY))
+    # Unknown in an outage: say nobody, so customers are offered the form rather than a chat
+    # nobody may see.
+    return bool(cache_or(None, lambda: cache.get(_ANY_AGENT_KEY), what="any agent online"))
 
 
 def online_agent_ids(user_ids: Iterable[int]) -> set[int]:
     keys = {_agent_key(user_id): user_id for user_id in user_ids}
-    return {keys[key] for key in cache.get_many(list(keys))}
+    found: dict[str, Any] = cache_or({}, lambda: cache.get_many(list(keys)), what="agents online")
+    return {keys[key] for key in found}
 
 
 # --- who has a ticket open in the admin ---------------------------------------------------
@@ -76,17 +82,17 @@ def _live(entry: object, now: float) -> dict[int, list[Any]]:
 def mark_viewing(ticket_id: int, user: User, *, typing: bool) -> None:
     now = time.time()
     key = _viewers_key(ticket_id)
-    viewers = _live(cache.get(key), now)
+    viewers = _live(cache_or(None, lambda: cache.get(key), what="viewers"), now)
     name = user.first_name or user.get_username()
     viewers[user.pk] = [name, typing, now + VIEWING_FOR_SECONDS]
-    cache.set(key, viewers, VIEWING_FOR_SECONDS)
+    cache_or(None, lambda: cache.set(key, viewers, VIEWING_FOR_SECONDS), what="viewing")
 
 
 def stop_viewing(ticket_id: int, user: User) -> None:
     key = _viewers_key(ticket_id)
-    viewers = _live(cache.get(key), time.time())
+    viewers = _live(cache_or(None, lambda: cache.get(key), what="viewers"), time.time())
     if viewers.pop(user.pk, None) is not None:
-        cache.set(key, viewers, VIEWING_FOR_SECONDS)
+        cache_or(None, lambda: cache.set(key, viewers, VIEWING_FOR_SECONDS), what="leaving")
 
 
 def viewers_of(ticket_ids: Iterable[int], *, besides: User) -> dict[int, list[Viewer]]:
@@ -94,7 +100,8 @@ def viewers_of(ticket_ids: Iterable[int], *, besides: User) -> dict[int, list[Vi
     keys = {_viewers_key(ticket_id): ticket_id for ticket_id in ticket_ids}
     now = time.time()
     found: dict[int, list[Viewer]] = {}
-    for key, entry in cache.get_many(list(keys)).items():
+    entries: dict[str, Any] = cache_or({}, lambda: cache.get_many(list(keys)), what="viewers")
+    for key, entry in entries.items():
         others = [
             Viewer(user_id=uid, name=str(mark[0]), typing=bool(mark[1]))
             for uid, mark in _live(entry, now).items()

@@ -8,6 +8,7 @@ queues e-mails only once the transaction has committed.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -91,7 +92,9 @@ class TicketClosedError(Exception):
 def _queue_email(ticket_id: int, template: str, **extra: Any) -> None:
     from tickets.tasks import send_ticket_email
 
-    transaction.on_commit(lambda: send_ticket_email.enqueue(ticket_id, template, **extra))
+    # One key per e-mail, kept by its retries: the worker never sends it twice.
+    key = uuid.uuid4().hex
+    transaction.on_commit(lambda: send_ticket_email.enqueue(ticket_id, template, key=key, **extra))
 
 
 def _actor_label(actor: User | None, default: str) -> str:

@@ -10,14 +10,15 @@ from django.utils import timezone
 from django_tasks import task
 
 from tickets.emails import build_email
-from tickets.models import Ticket
+from tickets.models import SentEmail, Ticket
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
-# 1, 2, 4 ... minutes, at most an hour apart: a mail server down for a day is still caught up.
+# 1, 2, 4 ... minutes, then hourly: the last attempt comes more than a day after the first,
+# so a mail server down for a day is still caught up (test_email checks the sum).
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
+MAX_ATTEMPTS = 32
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -27,8 +28,16 @@ def retry_delay(attempt: int) -> timedelta:
 
 @task()
 def send_ticket_email(
-    ticket_id: int, template: str, attempt: int = 1, message_id: int | None = None
+    ticket_id: int,
+    template: str,
+    attempt: int = 1,
+    message_id: int | None = None,
+    key: str = "",
 ) -> str:
+    """Send one e-mail. `key` names this e-mail across its retries and across a task given
+    back after its worker died (mail_worker): once it is marked sent, it is never sent again."""
+    if key and SentEmail.objects.filter(key=key).exists():
+        return "already sent"
     ticket = Ticket.objects.select_related("assignee").filter(pk=ticket_id).first()
     if ticket is None:
         return "ticket deleted"
@@ -43,10 +52,14 @@ def send_ticket_email(
             raise
         # django-tasks has no retries of its own: queue the next attempt, deferred.
         send_ticket_email.using(run_after=timezone.now() + retry_delay(attempt)).enqueue(
-            ticket_id, template, attempt + 1, message_id=message_id
+            ticket_id, template, attempt + 1, message_id=message_id, key=key
         )
         logger.warning(
             "Mail for %s failed (attempt %d), retrying: %s", ticket.reference, attempt, error
         )
         return f"retry queued after attempt {attempt}"
+    if key:
+        # Marked at once: a worker dying between the send and this line is the one window
+        # left (SMTP has no idempotency); it is a few milliseconds, not a retry's hour.
+        SentEmail.objects.get_or_create(key=key)
     return "sent"

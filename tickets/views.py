@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
@@ -10,7 +9,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from faq.models import Article, current_language
@@ -21,7 +21,15 @@ from tickets.emails import read_ticket_token
 from tickets.forms import MessageForm, ResolutionForm, TicketForm, TrackForm
 from tickets.masking import mask_secrets
 from tickets.models import Attachment, Ticket, topic_for_category
-from tickets.ratelimit import client_ip, is_limited
+from tickets.ratelimit import (
+    TICKET_PER_EMAIL,
+    TICKET_PER_IP,
+    TRACKING_PER_IP,
+    SkipUploads,
+    client_ip,
+    skip_uploads,
+    take_all,
+)
 from tickets.services import (
     TicketClosedError,
     ticket_add_customer_message,
@@ -41,30 +49,39 @@ def _suggested_articles(subject: str) -> list[SearchResult]:
     return search(subject, language=current_language(), limit=SUGGESTIONS)
 
 
-@require_http_methods(["GET", "POST"])
+# CSRF is checked in _ticket_form, after the rate limit: the check reads the body, and with it
+# every uploaded file, which a refused request must not cost us.
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
 @vary_on_headers("HX-Request")
 def ticket_new(request: HtmxHttpRequest) -> HttpResponse:
+    # Only the address is known before the body is read: a refused request's files are skipped
+    # unread, and its text is shown again.
+    skipped = None
+    if request.method == "POST" and TICKET_PER_IP.reached(client_ip(request)):
+        skipped = skip_uploads(request)
+    return _ticket_form(request, skipped=skipped)
+
+
+@csrf_protect
+def _ticket_form(request: HtmxHttpRequest, *, skipped: SkipUploads | None) -> HttpResponse:
     # A chat that could not start hands over what the customer typed (tickets.chat_views).
     initial: dict[str, str] = {}
-    if request.method == "GET":
-        initial = request.session.pop(DRAFT_SESSION_KEY, None) or {}
+    if request.method != "POST":
+        # HEAD answers like GET, but leaves the draft for the GET that follows.
+        if request.method == "GET":
+            initial = request.session.pop(DRAFT_SESSION_KEY, None) or {}
+        else:
+            initial = dict(request.session.get(DRAFT_SESSION_KEY) or {})
         # From a help page's "still need help?": its category's topic, already chosen.
         if category := request.GET.get("category"):
             initial.setdefault("topic", topic_for_category(category))
     form = TicketForm(request.POST or None, request.FILES or None, initial=initial)
-    refused = ""
-    if request.method == "POST" and form.is_valid():
-        ip_limited = is_limited("ticket-ip", client_ip(request), settings.TICKETS_RATE_PER_IP)
-        email_limited = is_limited(
-            "ticket-email", form.cleaned_data["email"], settings.TICKETS_RATE_PER_EMAIL
-        )
-        if ip_limited or email_limited:
-            refused = _(
-                "You have sent several messages in a short time. Please wait an hour before "
-                "sending another, or add details to the ticket you already have."
-            )
-        else:
-            data = form.cleaned_data
+    refused = skipped is not None
+    if request.method == "POST" and not refused and form.is_valid():
+        data = form.cleaned_data
+        # Both places are taken at once, and only now that the ticket will be created.
+        if take_all((TICKET_PER_IP, client_ip(request)), (TICKET_PER_EMAIL, data["email"])):
             ticket = ticket_create(
                 kind=data["kind"],
                 topic=data["topic"],
@@ -80,17 +97,27 @@ def ticket_new(request: HtmxHttpRequest) -> HttpResponse:
             request.session[SUBMITTED_SESSION_KEY] = ticket.reference
             grant_access(request, ticket)
             return redirect("tickets:submitted")
+        refused = True
 
-    files_lost = request.method == "POST" and bool(request.FILES)
+    files_lost = bool(request.FILES) or (skipped is not None and skipped.skipped > 0)
+    if refused:
+        message = _(
+            "You have sent several messages in a short time. Please wait an hour before "
+            "sending another, or add details to the ticket you already have."
+        )
+    else:  # a filled-in honeypot field is answered like a refusal, with 200 (tickets.forms)
+        message = str(form.errors.get("website", [""])[0]) if form.is_bound else ""
     context = {
         "form": form,
-        "refused": refused or (form.errors.get("website", [""])[0] if form.is_bound else ""),
+        "refused": message,
         "files_lost": files_lost,
         "suggestions": _suggested_articles(form["subject"].value() or ""),
         "subject_masked": mask_secrets(form["subject"].value() or "").labels,
         "description_masked": mask_secrets(form["description"].value() or "").labels,
     }
-    return TemplateResponse(request, "tickets/ticket_form.html", context)
+    return TemplateResponse(
+        request, "tickets/ticket_form.html", context, status=429 if refused else 200
+    )
 
 
 @require_POST
@@ -115,15 +142,16 @@ def ticket_field_check(request: HtmxHttpRequest, field_name: str) -> HttpRespons
     return TemplateResponse(request, "tickets/ticket_form.html#field-feedback", context)
 
 
-@require_GET
+@require_safe
 def suggestion_open(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Count a deflection (a suggested article opened from the form), then show the article."""
     article = get_object_or_404(Article.objects.published().in_language(), slug=slug)
-    deflection_record(article=article)
+    if request.method == "GET":  # a HEAD (a link checker, a preview) opened nothing
+        deflection_record(article=article)
     return HttpResponseRedirect(article.get_absolute_url())
 
 
-@require_GET
+@require_safe
 def ticket_submitted(request: HtmxHttpRequest) -> HttpResponse:
     reference = request.session.get(SUBMITTED_SESSION_KEY)
     if not reference:
@@ -132,13 +160,16 @@ def ticket_submitted(request: HtmxHttpRequest) -> HttpResponse:
     return TemplateResponse(request, "tickets/ticket_submitted.html", {"ticket": ticket})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def ticket_track(request: HtmxHttpRequest) -> HttpResponse:
     form = TrackForm(request.POST or None)
     error = ""
+    status = 200
     if request.method == "POST":
-        if is_limited("track-ip", client_ip(request), settings.TICKETS_RATE_TRACKING):
+        # Every attempt counts, found or not: this limit is what makes references unguessable.
+        if not TRACKING_PER_IP.take(client_ip(request)):
             error = _("Too many attempts. Please wait a few minutes and try again.")
+            status = 429
         elif form.is_valid():
             ticket = Ticket.objects.by_reference(form.cleaned_data["reference"]).first()
             # Compare even when there is no ticket, so the answer takes as long either way.
@@ -152,11 +183,14 @@ def ticket_track(request: HtmxHttpRequest) -> HttpResponse:
             )
     expired = request.GET.get("expired") == "1"
     return TemplateResponse(
-        request, "tickets/ticket_track.html", {"form": form, "error": error, "expired": expired}
+        request,
+        "tickets/ticket_track.html",
+        {"form": form, "error": error, "expired": expired},
+        status=status,
     )
 
 
-@require_GET
+@require_safe
 def ticket_link(request: HtmxHttpRequest, token: str) -> HttpResponse:
     reference = read_ticket_token(token)
     ticket = Ticket.objects.filter(reference=reference).first() if reference else None
@@ -182,7 +216,7 @@ def _detail_context(ticket: Ticket, **extra: object) -> dict[str, object]:
     }
 
 
-@require_GET
+@require_safe
 def ticket_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     ticket = ticket_for_customer(request, reference)
     return TemplateResponse(request, "tickets/ticket_detail.html", _detail_context(ticket))
@@ -229,7 +263,7 @@ def ticket_resolution(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     return TemplateResponse(request, "tickets/ticket_detail.html", context)
 
 
-@require_GET
+@require_safe
 def attachment_download(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
     """Attachments are for staff only: customers' screenshots may show their accounts."""
     if not request.user.is_authenticated:

@@ -29,3 +29,7 @@ class SupportAdminSite(admin.AdminSite):
 
 class SupportAdminConfig(AdminConfig):
     default_site = "wallet_support.admin.SupportAdminSite"
+
+    def ready(self) -> None:
+        super().ready()
+        from wallet_support import checks  # noqa: F401 - registers the deploy checks

@@ -4,6 +4,7 @@ Development defaults are safe: DEBUG is off unless DJANGO_DEBUG=1 (``make run`` 
 and with DEBUG off the secret key must come from the environment.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -60,6 +61,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "wallet_support.middleware.HealthMiddleware",
+    "wallet_support.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -123,17 +126,32 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
 # The database cache is shared by every worker (rate limits must be), with no extra service.
+# Only what may vanish lives here (page versions, presence); counters that must hold (rate
+# limits) have their own store (tickets/ratelimit.py).
+REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "django_cache",
+        # Room for every agent's presence marks; culling 300 rows evicted live ones.
+        "OPTIONS": {"MAX_ENTRIES": 20000},
     }
 }
-if os.environ.get("REDIS_URL"):
+if REDIS_URL:
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": os.environ["REDIS_URL"],
+        "LOCATION": REDIS_URL,
+        # A frozen Redis costs a request a quarter of a second, not redis-py's default of
+        # waiting for ever (wallet_support/cache.py turns the error into a miss).
+        "OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
     }
+
+# --- Behind a proxy -------------------------------------------------------------------------
+# Addresses or networks of the proxies in front (nginx, a load balancer): only a request from
+# one of them has its X-Forwarded-For read (tickets/ratelimit.py: client_ip).
+TRUSTED_PROXIES = [
+    ipaddress.ip_network(value, strict=False) for value in env_list("DJANGO_TRUSTED_PROXIES")
+]
 
 # --- Help pages -----------------------------------------------------------------------------
 # Article pages are rendered once per worker and kept in memory (faq/pagecache.py); a worker
@@ -212,8 +230,12 @@ DEFAULT_FROM_EMAIL = os.environ.get(
     "DJANGO_DEFAULT_FROM_EMAIL", "OK Wallet Support <support@localhost>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Where links in e-mails point (no request to build them from in the worker).
-SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A server that accepts and never answers must not hold a worker for ever.
+EMAIL_TIMEOUT = int(os.environ.get("DJANGO_EMAIL_TIMEOUT", "15"))
+# The site's public address: every absolute URL (e-mails, canonical and hreflang links, the
+# sitemap) is built from it, never from the request's Host header. Required in production
+# (wallet_support/checks.py).
+SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -261,9 +283,48 @@ SUPPORT_WECHAT = os.environ.get("SUPPORT_WECHAT", "OKWallet")
 SUPPORT_WEIBO = os.environ.get("SUPPORT_WEIBO", "@OK钱包")
 SITE_NAME = _("OK Wallet Help Centre")
 
+# --- Logs and errors ------------------------------------------------------------------------
+# One JSON object a line on standard error (time, level, logger, message, request id), which
+# journald, Docker or any log search keeps as it is; DJANGO_LOG_FORMAT=text for a terminal.
+# wallet_support.access writes one line per request.
+LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "wallet_support.middleware.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT if LOG_FORMAT in {"json", "text"} else "json",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "wallet_support.access": {
+            "level": os.environ.get("DJANGO_ACCESS_LOG_LEVEL", "INFO"),
+        },
+        # The access line replaces Django's own per-request warnings for 4xx.
+        "django.request": {"level": "ERROR"},
+    },
 }
+
+# Error reports to Sentry (or a compatible service) only when a DSN is given.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        send_default_pii=False,  # customers' e-mail addresses stay out of error reports
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )

@@ -42,13 +42,15 @@ def language_alternates(context: template.Context) -> dict[str, Any]:
     path = request.path
     languages = _available_languages(context)
     default = settings.LANGUAGE_CODE if settings.LANGUAGE_CODE in languages else languages[0]
+    # From DJANGO_SITE_URL, never the Host header: these links are cached with the page, and a
+    # forged Host (or port) would be served to everyone after.
+    site = settings.SITE_URL
     return {
-        "canonical": request.build_absolute_uri(path),
+        "canonical": f"{site}{path}",
         "alternates": [
-            {"code": code, "url": request.build_absolute_uri(_translated_path(path, code))}
-            for code in languages
+            {"code": code, "url": f"{site}{_translated_path(path, code)}"} for code in languages
         ],
-        "x_default": request.build_absolute_uri(_translated_path(path, default)),
+        "x_default": f"{site}{_translated_path(path, default)}",
     }
 
 

@@ -59,6 +59,7 @@ def test_tracking_is_rate_limited(client, ticket, settings):
     for _ in range(3):
         client.post(TRACK_URL, {"reference": "OK-2222-2222", "email": "x@example.com"})
     response = client.post(TRACK_URL, {"reference": ticket.reference, "email": ticket.email})
+    assert response.status_code == 429
     assert "Too many attempts" in response.content.decode()
     assert client.get(ticket.get_absolute_url()).status_code == 404
 

@@ -1,0 +1,116 @@
+"""What every request passes first: the health probes, and a request id with one access line
+per request in the logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+
+access_log = logging.getLogger("wallet_support.access")
+health_log = logging.getLogger("wallet_support.health")
+
+# The request being served, for every log line written while it is (RequestIdFilter).
+request_id: ContextVar[str] = ContextVar("request_id", default="-")
+_GOOD_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+def _json(status: int, body: dict[str, str]) -> HttpResponse:
+    response = HttpResponse(json.dumps(body), status=status, content_type="application/json")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _probe(name: str, check: Callable[[], object]) -> str:
+    try:
+        check()
+    except Exception:  # any failure of a dependency is "not ready", never a 500
+        health_log.warning("readiness: %s unavailable", name, exc_info=True)
+        return "unavailable"
+    return "ok"
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _cache() -> None:
+    cache.set("readyz", "1", timeout=10)
+    cache.get("readyz")
+
+
+class HealthMiddleware:
+    """/healthz: the process answers (no dependency is touched). /readyz: it can serve: the
+    database and the shared cache answer (503 when one does not).
+
+    First in the chain, so a probe by IP address is neither refused by ALLOWED_HOSTS nor
+    redirected to HTTPS, and needs no session or CSRF."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz":
+            return _json(200, {"status": "ok"})
+        if request.path == "/readyz":
+            checks = {"database": _probe("database", _database), "cache": _probe("cache", _cache)}
+            ready = all(state == "ok" for state in checks.values())
+            return _json(
+                200 if ready else 503, {"status": "ok" if ready else "unavailable", **checks}
+            )
+        return self.get_response(request)
+
+
+class RequestLogMiddleware:
+    """Gives each request an id (the proxy's X-Request-ID when it is a sane one, else a new
+    one), returns it in the response, and writes one access line when the answer leaves."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = request.META.get("HTTP_X_REQUEST_ID", "")
+        rid = given if _GOOD_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = self.get_response(request)
+            status = response.status_code
+            response["X-Request-ID"] = rid
+            return response
+        finally:
+            from tickets.ratelimit import client_ip  # the same rule as the rate limits
+
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                status,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "client": client_ip(request),
+                    "user_id": getattr(getattr(request, "user", None), "pk", None),
+                },
+            )
+            request_id.reset(token)
