@@ -255,7 +255,10 @@ def search_results(request: HtmxHttpRequest) -> HttpResponse:
         address = reverse("faq:search") + (f"?{urlencode({'q': query})}" if query else "")
         # The first live search from another page adds a history entry (Back returns to that
         # page); later ones, already on the search address, replace it.
-        current = urlsplit(request.htmx.current_url or "").path
+        try:
+            current = urlsplit(request.htmx.current_url or "").path
+        except ValueError:  # the header is the client's to forge ("http://[abc")
+            current = ""
         if current == reverse("faq:search"):
             replace_url(response, address)
         else:

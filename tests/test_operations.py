@@ -120,3 +120,67 @@ def test_with_the_cache_down_the_site_still_serves(
     assert staff.post(f"/admin/tickets/ticket/{ticket.pk}/presence/").status_code == 200
     assert staff.get("/admin/tickets/ticket/chat-console/").status_code == 200
     assert any("cache unavailable" in r.getMessage() for r in caplog.records)
+
+
+# --- requests no page can answer -----------------------------------------------------------------
+
+
+def test_a_nul_in_an_admin_filter_is_a_400_page_in_the_sites_look(lead_client):
+    response = lead_client.get("/admin/tickets/ticket/?status__exact=%00")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "400" in html and "We could not read that request" in html
+
+
+def test_a_bad_request_page_is_in_the_visitors_language(client, rf):
+    from django.utils import translation
+
+    from wallet_support.views import bad_request
+
+    request = rf.get("/zh-hans/")
+    with translation.override("zh-hans"):
+        response = bad_request(request)
+        response.render()
+    assert "我们无法处理这个请求" in response.content.decode()
+
+
+def test_a_forged_current_url_header_on_live_search_is_not_a_500(client):
+    response = client.get(
+        "/zh-hans/search/",
+        {"q": "提现"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://[abc"},
+    )
+    assert response.status_code == 200
+
+
+def test_every_answer_turns_off_camera_microphone_geolocation_and_payment(client):
+    policy = client.get("/zh-hans/").headers["Permissions-Policy"]
+    for feature in ["camera=()", "microphone=()", "geolocation=()", "payment=()"]:
+        assert feature in policy
+
+
+def test_an_empty_database_url_means_the_default_not_a_crash():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": "", "DJANGO_SECRET_KEY": "x"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']="
+         "'wallet_support.settings'; django.setup(); from django.conf import settings; "
+         "print(settings.DATABASES['default']['ENGINE'])"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "sqlite3" in result.stdout
+
+
+def test_a_login_with_an_unsafe_next_goes_to_the_admin(client, make_staff):
+    make_staff("mei", "agent", password="a-long-test-passphrase")
+    response = client.post(
+        "/admin/login/?next=https://evil.example/",
+        {"username": "mei", "password": "a-long-test-passphrase",
+         "next": "https://evil.example/"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"

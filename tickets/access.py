@@ -15,6 +15,9 @@ DRAFT_SESSION_KEY = "tickets_draft"
 
 
 def grant_access(request: HttpRequest, ticket: Ticket) -> None:
+    # A new session key whenever access is granted: a session id planted in the victim's
+    # browser beforehand (session fixation) must not be the one that can read the ticket.
+    request.session.cycle_key()
     granted = [
         ref for ref in request.session.get(ACCESS_SESSION_KEY, []) if ref != ticket.reference
     ]

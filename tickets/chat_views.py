@@ -15,7 +15,7 @@ from tickets.access import DRAFT_SESSION_KEY, chat_for_customer, grant_access
 from tickets.availability import ChatAvailability, chat_availability
 from tickets.forms import ChatMessageForm, ChatStartForm
 from tickets.models import Message, Ticket
-from tickets.ratelimit import CHAT_PER_IP, client_ip
+from tickets.ratelimit import CHAT_PER_EMAIL, CHAT_PER_IP, client_ip, take_all
 from tickets.services import TicketClosedError, chat_add_customer_message, chat_end, chat_start
 from wallet_support.htmx import HtmxHttpRequest, wants_partial
 
@@ -34,7 +34,10 @@ def chat_start_view(request: HtmxHttpRequest) -> HttpResponse:
             }
             return redirect("tickets:new")
         # Counted only when a chat really starts; what the customer typed stays in the form.
-        if CHAT_PER_IP.take(client_ip(request)):
+        # Per address too: one visitor must not start chats (and their e-mails) for a victim's
+        # address from many IPs.
+        hits = ((CHAT_PER_IP, client_ip(request)), (CHAT_PER_EMAIL, form.cleaned_data["email"]))
+        if take_all(*hits):
             data = form.cleaned_data
             ticket = chat_start(
                 name=data["name"],

@@ -74,7 +74,27 @@ reference_validator = RegexValidator(
 )
 
 
-class TicketForm(forms.Form):
+class HoneypotForm(forms.Form):
+    """A field people never see (hidden by CSS, skipped by keyboard and screen readers): bots
+    that fill every input give themselves away. Rendered by includes/form_fields.html and the
+    ticket form as .hp-field."""
+
+    website = forms.CharField(required=False, label=_("Leave this field empty"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
+
+    def clean_website(self) -> str:
+        if self.cleaned_data.get("website"):
+            raise ValidationError(
+                _("We could not accept this submission. Please try again without autofill."),
+                code="honeypot",
+            )
+        return ""
+
+
+class TicketForm(HoneypotForm):
     """The complaint and suggestion form. Field names match tickets.services.ticket_create."""
 
     kind = forms.ChoiceField(
@@ -137,9 +157,6 @@ class TicketForm(forms.Form):
         label=_("Phone (optional)"), required=False, max_length=32, validators=[phone_validator]
     )
     attachments = _attachments_field()
-    # A field people never see (hidden by CSS, skipped by keyboard and screen readers): bots
-    # that fill every input give themselves away.
-    website = forms.CharField(required=False, label=_("Leave this field empty"))
 
     # Fields checked one by one by htmx when they lose focus.
     LIVE_FIELDS = (
@@ -176,15 +193,6 @@ class TicketForm(forms.Form):
         self.fields["email"].widget.attrs.update({"autocomplete": "email", "inputmode": "email"})
         self.fields["name"].widget.attrs["autocomplete"] = "name"
         self.fields["phone"].widget.attrs.update({"autocomplete": "tel", "inputmode": "tel"})
-        self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
-
-    def clean_website(self) -> str:
-        if self.cleaned_data.get("website"):
-            raise ValidationError(
-                _("We could not accept this submission. Please try again without autofill."),
-                code="honeypot",
-            )
-        return ""
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -262,7 +270,7 @@ def _chat_text_field(
     )
 
 
-class ChatStartForm(forms.Form):
+class ChatStartForm(HoneypotForm):
     name = forms.CharField(
         label=_("Your name"),
         max_length=100,

@@ -89,6 +89,7 @@ class Limit:
 TICKET_PER_IP = Limit("ticket-ip", "TICKETS_RATE_PER_IP", on_outage="allow")
 TICKET_PER_EMAIL = Limit("ticket-email", "TICKETS_RATE_PER_EMAIL", on_outage="allow")
 CHAT_PER_IP = Limit("chat-ip", "TICKETS_RATE_PER_IP", on_outage="allow")
+CHAT_PER_EMAIL = Limit("chat-email", "TICKETS_RATE_PER_EMAIL", on_outage="allow")
 TRACKING_PER_IP = Limit("track-ip", "TICKETS_RATE_TRACKING", on_outage="refuse")
 
 

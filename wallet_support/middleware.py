@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 
 from django.core.cache import cache
+from django.core.exceptions import BadRequest
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
@@ -78,6 +79,26 @@ class HealthMiddleware:
         return self.get_response(request)
 
 
+class RequestChecksMiddleware:
+    """Refuses what no page can answer: a NUL character in an admin query parameter (the
+    admin's list filters pass values to the database as they are, and PostgreSQL refuses a NUL
+    in any query: a 500). Public pages clean their own input (search drops it). Last in the
+    chain, so the 400 page is rendered like any page (language, nonce, user)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        in_admin = request.path.startswith("/admin/")
+        if in_admin and any("\x00" in value for value in request.GET.values()):
+            raise BadRequest("NUL character in the query string")
+        return self.get_response(request)
+
+
+# Features no page of ours uses: off, so an injected frame or script cannot ask for them.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+
 class RequestLogMiddleware:
     """Gives each request an id (the proxy's X-Request-ID when it is a sane one, else a new
     one), returns it in the response, and writes one access line when the answer leaves."""
@@ -95,6 +116,7 @@ class RequestLogMiddleware:
             response = self.get_response(request)
             status = response.status_code
             response["X-Request-ID"] = rid
+            response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
             return response
         finally:
             from tickets.ratelimit import client_ip  # the same rule as the rate limits

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "wallet_support.middleware.RequestChecksMiddleware",
 ]
 
 ROOT_URLCONF = "wallet_support.urls"
@@ -106,7 +107,8 @@ TEMPLATES = [
 # lock up front so two writers never deadlock upgrading a read lock.
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        # An empty DATABASE_URL (a blank line in an env file) means the default, not a crash.
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
@@ -170,7 +172,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("DJANGO_PRIVATE_MEDIA_ROOT", BASE_DIR / "private-media"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # form fields; files are limited by the form
-DATA_UPLOAD_MAX_NUMBER_FILES = 5
+# Above the form's own limit (3), so a customer who picks too many hears it from the form, with
+# everything typed kept, not from a bare 400.
+DATA_UPLOAD_MAX_NUMBER_FILES = 12
 
 # --- Tickets --------------------------------------------------------------------------------
 TICKETS_FIRST_RESPONSE_HOURS = int(os.environ.get("TICKETS_FIRST_RESPONSE_HOURS", "24"))
@@ -238,6 +242,8 @@ EMAIL_TIMEOUT = int(os.environ.get("DJANGO_EMAIL_TIMEOUT", "15"))
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 
 # --- Security -------------------------------------------------------------------------------
+# The admin's own login page sends staff on to the admin when its `next` is unsafe or absent.
+LOGIN_REDIRECT_URL = "/admin/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

@@ -21,6 +21,7 @@ urlpatterns += i18n_patterns(
     prefix_default_language=True,
 )
 
+handler400 = "wallet_support.views.bad_request"
 handler403 = "wallet_support.views.permission_denied"
 handler404 = "wallet_support.views.page_not_found"
 handler500 = "wallet_support.views.server_error"

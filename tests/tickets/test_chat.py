@@ -234,3 +234,24 @@ def test_a_taken_chat_never_offers_the_form(client, chat, agent, settings):
     Ticket.objects.filter(pk=chat.pk).update(created_at=chat.created_at - timedelta(minutes=30))
     html = client.get(f"/en/tickets/chat/{chat.reference}/").content.decode()
     assert "Send it as a message instead" not in html
+
+
+def test_the_chat_form_has_the_honeypot_of_the_ticket_form(client):
+    page = client.get(START).content.decode()
+    assert 'class="hp-field"' in page and 'name="website"' in page
+    response = client.post(START, {**QUESTION, "website": "http://spam.example"})
+    assert response.status_code == 200
+    assert "without autofill" in response.content.decode()
+    assert not Ticket.objects.exists()
+
+
+def test_chats_for_one_address_are_limited_whatever_the_ip(settings):
+    from django.test import Client
+
+    settings.TICKETS_RATE_PER_EMAIL = "2/3600"
+    settings.TICKETS_RATE_PER_IP = "100/3600"
+    answers = [
+        Client(REMOTE_ADDR=f"198.51.100.{n}").post(START, QUESTION).status_code for n in range(4)
+    ]
+    assert answers == [302, 302, 429, 429]
+    assert Ticket.objects.count() == 2

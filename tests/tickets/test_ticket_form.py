@@ -238,3 +238,12 @@ def test_matching_articles_appear_beside_the_subject_and_count_deflections(clien
 
 def test_unknown_field_check_is_404(client):
     assert client.post(en("tickets:field-check", "website"), {}).status_code == 404
+
+
+def test_six_files_get_the_forms_own_error_with_everything_typed_kept(client, ticket_data):
+    files = [upload(f"shot{n}.png", png_bytes(), "image/png") for n in range(6)]
+    response = client.post("/en/tickets/new/", {**ticket_data, "attachments": files})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Attach at most 3 files." in html
+    assert ticket_data["description"] in html and ticket_data["subject"] in html

@@ -173,3 +173,25 @@ def test_tracking_a_ticket_changes_nothing_in_it(client, ticket):
     assert Ticket.objects.values().get(pk=ticket.pk) == before  # nothing reopened or re-dated
     assert list(ticket.messages.values_list("body", flat=True)) == ["We have asked the bank."]
     assert not ticket.events.exists()
+
+
+@pytest.mark.parametrize("way", ["form", "link"])
+def test_granting_access_gives_a_new_session_so_a_planted_one_reads_nothing(client, ticket, way):
+    from django.test import Client
+
+    # A session the attacker made, its cookie planted in the victim's browser.
+    session = client.session
+    session["visited"] = True
+    session.save()
+    planted = session.session_key
+    assert planted
+    client.cookies["sessionid"] = planted
+    if way == "form":
+        client.post(TRACK_URL, {"reference": ticket.reference, "email": "li.wei@example.com"})
+    else:
+        client.get(link_path(ticket))
+    assert client.cookies["sessionid"].value != planted
+    attacker = Client()
+    attacker.cookies["sessionid"] = planted
+    assert attacker.get(ticket.get_absolute_url().replace("/zh-hans/", "/en/")).status_code == 404
+    assert client.get(ticket.get_absolute_url()).status_code == 200
