@@ -3,7 +3,39 @@ these; the help content itself is written by staff in the admin and by load_help
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from datetime import date
+from typing import TypeVar
+
+from django.db import DatabaseError, transaction
+from django.utils.crypto import salted_hmac
+
 from faq.models import Article, ArticleFeedback, SearchQuery, redact_query
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _analytics(write: Callable[[], T], fallback: T, what: str) -> T:
+    """Analytics may fail (a full disk, a locked table) without failing the customer's page:
+    the write runs in a savepoint and is given up with a warning."""
+    try:
+        if not transaction.get_connection().in_atomic_block:
+            return write()  # autocommit (a request): a failed write leaves nothing to undo
+        with transaction.atomic():  # inside a transaction: a savepoint keeps it usable
+            return write()
+    except DatabaseError:
+        logger.warning("analytics write failed: %s", what, exc_info=True)
+        return fallback
+
+
+def anonymous_visitor_id(ip: str, article_id: int, day: date) -> str:
+    """The stand-in visitor of a vote sent without the visitor cookie: one per address,
+    article and day, keyed with SECRET_KEY so the address cannot be read back."""
+    key = f"{ip}|{article_id}|{day.isoformat()}"
+    return "ip-" + salted_hmac("faq.anonymous-vote", key, algorithm="sha256").hexdigest()[:40]
+
 
 __all__ = [
     "deflection_record",
@@ -29,6 +61,17 @@ def feedback_record(
 
 def search_log_record(
     *, query: str, language: str, result_count: int, previous_token: str = ""
+) -> SearchQuery | None:
+    """Log one search (see _search_log_write); None if the log could not be written."""
+    return _analytics(
+        lambda: _search_log_write(query, language, result_count, previous_token),
+        None,
+        "search log",
+    )
+
+
+def _search_log_write(
+    query: str, language: str, result_count: int, previous_token: str
 ) -> SearchQuery:
     """Log one search; the query is stored redacted (see ``redact_query``).
 
@@ -58,11 +101,16 @@ def search_log_mark_opened(*, token: str, slug: str) -> bool:
     previous = SearchQuery.read_token(token, max_age=SearchQuery.OPEN_WINDOW)
     if previous is None:
         return False
-    return bool(SearchQuery.objects.filter(pk=previous[0], opened_slug="").update(opened_slug=slug))
+    pk = previous[0]
+    return _analytics(
+        lambda: bool(SearchQuery.objects.filter(pk=pk, opened_slug="").update(opened_slug=slug)),
+        False,
+        "search opened",
+    )
 
 
 def deflection_record(*, article: Article) -> None:
     """A help article suggested beside the ticket form was opened: the form was not needed."""
     from tickets.models import Deflection  # tickets depends on faq, not the other way round
 
-    Deflection.objects.create(article=article)
+    _analytics(lambda: Deflection.objects.create(article=article), None, "deflection")

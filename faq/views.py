@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 from django.views.decorators.http import require_http_methods, require_safe
@@ -26,6 +27,7 @@ from faq.models import (
 )
 from faq.pagecache import CachedPage
 from faq.search import is_too_short, normalize_query, search
+from tickets.ratelimit import client_ip
 from wallet_support.htmx import HtmxHttpRequest, wants_partial
 
 VISITOR_COOKIE = "hc_visitor"
@@ -90,7 +92,22 @@ def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     # Revalidate every time (cheap, answered with 304), and never share: the page holds the
     # visitor's own CSRF token in the feedback form.
     patch_cache_control(response, private=True, no_cache=True)
+    if _visitor_id(request) is None:
+        # The visitor's id before any vote: a vote sent without it counts per address and day.
+        _set_visitor_cookie(response, secrets.token_urlsafe(24))
     return response
+
+
+def _set_visitor_cookie(response: HttpResponse, visitor_id: str) -> None:
+    response.set_signed_cookie(
+        VISITOR_COOKIE,
+        visitor_id,
+        salt=VISITOR_SALT,
+        max_age=60 * 60 * 24 * 365,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
 
 
 def _render_article_page(request: HtmxHttpRequest, language: str, slug: str) -> CachedPage:
@@ -158,7 +175,11 @@ def article_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = FeedbackForm(request.POST or None)
 
     if request.method == "POST" and form.is_valid():
-        visitor_id = visitor_id or secrets.token_urlsafe(24)
+        # Without the visitor cookie (a script, a browser refusing cookies) a vote counts
+        # once per address, article and day: ten cookie-less requests are one vote.
+        visitor_id = visitor_id or services.anonymous_visitor_id(
+            client_ip(request), article.pk, timezone.localdate()
+        )
         feedback = services.feedback_record(
             article=article,
             visitor_id=visitor_id,
@@ -175,15 +196,7 @@ def article_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         else:
             response = redirect("faq:article-feedback", slug=article.slug)
             response.status_code = 303
-        response.set_signed_cookie(
-            VISITOR_COOKIE,
-            visitor_id,
-            salt=VISITOR_SALT,
-            max_age=60 * 60 * 24 * 365,
-            httponly=True,
-            samesite="Lax",
-            secure=settings.SESSION_COOKIE_SECURE,
-        )
+        _set_visitor_cookie(response, visitor_id)
         return response
 
     if visitor_id:

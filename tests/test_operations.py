@@ -135,11 +135,14 @@ def test_a_nul_in_an_admin_filter_is_a_400_page_in_the_sites_look(lead_client):
 def test_a_bad_request_page_is_in_the_visitors_language(client, rf):
     from django.utils import translation
 
+    from django.template.response import TemplateResponse
+
     from wallet_support.views import bad_request
 
     request = rf.get("/zh-hans/")
     with translation.override("zh-hans"):
         response = bad_request(request)
+        assert isinstance(response, TemplateResponse)
         response.render()
     assert "我们无法处理这个请求" in response.content.decode()
 

@@ -40,6 +40,7 @@ from tickets.services import (
 from wallet_support.htmx import HtmxHttpRequest
 
 SUBMITTED_SESSION_KEY = "tickets_submitted"
+DEFLECTED_SESSION_KEY = "tickets_deflected"
 SUGGESTIONS = 3
 
 
@@ -146,8 +147,12 @@ def ticket_field_check(request: HtmxHttpRequest, field_name: str) -> HttpRespons
 def suggestion_open(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Count a deflection (a suggested article opened from the form), then show the article."""
     article = get_object_or_404(Article.objects.published().in_language(), slug=slug)
-    if request.method == "GET":  # a HEAD (a link checker, a preview) opened nothing
+    # Once per visit: a HEAD (a link checker, a preview) opened nothing, and reloading the
+    # link is the same deflection.
+    opened = request.session.get(DEFLECTED_SESSION_KEY, [])
+    if request.method == "GET" and article.pk not in opened:
         deflection_record(article=article)
+        request.session[DEFLECTED_SESSION_KEY] = [article.pk, *opened][:50]
     return HttpResponseRedirect(article.get_absolute_url())
 
 

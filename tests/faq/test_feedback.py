@@ -65,8 +65,11 @@ def test_a_repeat_vote_from_the_same_visitor_counts_once(client, article):
 def test_two_visitors_are_two_votes(client, article):
     from django.test import Client
 
+    other = Client()
+    for browser in (client, other):  # each reads the article first, as people do
+        browser.get(article.get_absolute_url())
     client.post(feedback_url(article), {"helpful": "yes"})
-    Client().post(feedback_url(article), {"helpful": "no"})
+    other.post(feedback_url(article), {"helpful": "no"})
     # cast: with_feedback_counts() is typed as returning plain articles (see FeedbackCounts).
     counts = cast(
         "WithAnnotations[Article, FeedbackCounts]",
@@ -139,3 +142,26 @@ def test_staff_see_the_counts_and_comments_in_the_admin(admin_client, article):
     articles = admin_client.get(reverse("admin:faq_article_changelist")).content.decode()
     assert 'class="field-helpful_votes">1<' in articles
     assert 'class="field-not_helpful_votes">1<' in articles
+
+
+def test_votes_without_the_visitor_cookie_count_once_per_address_and_day(article):
+    from django.test import Client
+
+    for _ in range(10):
+        Client().post(feedback_url(article), {"helpful": "no"})
+    assert ArticleFeedback.objects.count() == 1
+    Client(REMOTE_ADDR="198.51.100.9").post(feedback_url(article), {"helpful": "no"})
+    assert ArticleFeedback.objects.count() == 2
+
+
+def test_a_failing_search_log_never_fails_the_search(client, article, monkeypatch):
+    from django.db import DatabaseError
+
+    from faq.models import SearchQuery
+
+    def disk_full(*args, **kwargs):
+        raise DatabaseError("database or disk is full")
+
+    monkeypatch.setattr(SearchQuery.objects, "create", disk_full)
+    response = client.get("/zh-hans/search/", {"q": "提现"})
+    assert response.status_code == 200

@@ -234,6 +234,8 @@ def test_matching_articles_appear_beside_the_subject_and_count_deflections(clien
     opened = client.get(suggestion)
     assert opened["Location"] == en_article.get_absolute_url()
     assert Deflection.objects.get().article == en_article
+    client.get(suggestion)  # opened again in the same visit: the same deflection
+    assert Deflection.objects.count() == 1
 
 
 def test_unknown_field_check_is_404(client):
