@@ -11,7 +11,20 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        post_migrate.connect(_sync_support_groups, sender=self)
+        from django.apps import apps
+
+        # After the last app's post_migrate: by then every app's permissions exist (axes'
+        # come after ours), so the roles get all of theirs on the first migrate too.
+        last_app = list(apps.get_app_configs())[-1]
+        post_migrate.connect(_sync_support_groups, sender=last_app)
+
+        from django.db.models.signals import post_delete
+
+        from tickets.files import attachment_deleted
+
+        # A signal, not a service: the admin, a ticket's cascade and QuerySet.delete() all
+        # delete attachments without tickets/services.py.
+        post_delete.connect(attachment_deleted, sender="tickets.Attachment", dispatch_uid="files")
 
 
 def _sync_support_groups(sender: AppConfig, apps: Any = None, **kwargs: Any) -> None:

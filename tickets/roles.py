@@ -40,6 +40,10 @@ LEAD_PERMISSIONS = [
         for action in ("add", "change", "delete")
     ],
     ("faq", "view_articlefeedback"),
+    # Unlocking an agent locked out by wrong passwords (django-axes): delete the attempts.
+    ("axes", "view_accessattempt"),
+    ("axes", "delete_accessattempt"),
+    ("axes", "view_accessfailurelog"),
     ("faq", "view_searchquery"),
 ]
 

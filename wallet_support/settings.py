@@ -6,6 +6,7 @@ and with DEBUG off the secret key must come from the environment.
 
 import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -58,6 +59,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "faq",
     "tickets",
+    # Throttles the admin login (below): failed logins per account and per address.
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +78,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "wallet_support.middleware.RequestChecksMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "wallet_support.urls"
@@ -244,6 +248,21 @@ SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000" if DEBUG el
 # --- Security -------------------------------------------------------------------------------
 # The admin's own login page sends staff on to the admin when its `next` is unsafe or absent.
 LOGIN_REDIRECT_URL = "/admin/"
+
+# Admin login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords an account,
+# and separately an address, is locked for AXES_COOLOFF_TIME; a lead unlocks it in the admin
+# (Axes → Access attempts: delete). Addresses come from the same rule as the rate limits.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("DJANGO_LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "tickets.ratelimit.client_ip"
+AXES_LOCKOUT_TEMPLATE = "errors/login_locked.html"
+AXES_VERBOSE = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
