@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from datetime import timedelta
 
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 from django_tasks import task
 
@@ -59,7 +61,30 @@ def send_ticket_email(
         )
         return f"retry queued after attempt {attempt}"
     if key:
-        # Marked at once: a worker dying between the send and this line is the one window
-        # left (SMTP has no idempotency); it is a few milliseconds, not a retry's hour.
-        SentEmail.objects.get_or_create(key=key)
+        _mark_sent(key)
     return "sent"
+
+
+# How long the sent marker is retried through a database outage: well inside the worker's
+# lease (mail_worker.LEASE, 10 minutes), so the task is not given back and sent again.
+MARK_SENT_FOR_SECONDS = 180
+
+
+def _mark_sent(key: str) -> None:
+    """Record that the mail server took this e-mail. The database may be gone at this very
+    moment (a restart, a failover): keep trying, reconnecting, rather than let the task fail
+    and be given back to a worker that would send it a second time."""
+    deadline = time.monotonic() + MARK_SENT_FOR_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            SentEmail.objects.get_or_create(key=key)
+            return
+        except (OperationalError, InterfaceError):
+            if time.monotonic() + pause > deadline:
+                logger.error("Could not record e-mail %s as sent; it may be sent again", key)
+                raise
+            logger.warning("Database unavailable recording e-mail %s as sent; retrying", key)
+            close_old_connections()
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)

@@ -95,3 +95,23 @@ def test_the_worker_waits_out_a_database_outage(client, ticket_data, monkeypatch
     work(rounds=3)  # two rounds lost to the outage, the third sends
     assert outages["left"] == 0
     assert len(mail.outbox) == 1
+
+
+def test_the_sent_marker_waits_out_a_database_outage(client, ticket_data, monkeypatch):
+    from django.db.models.query import QuerySet
+
+    client.post("/en/tickets/new/", ticket_data)
+    real = QuerySet.get_or_create
+    outages = {"left": 2}
+
+    def flaky(self, *args, **kwargs):
+        if self.model is SentEmail and outages["left"]:
+            outages["left"] -= 1
+            raise OperationalError("terminating connection due to administrator command")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "get_or_create", flaky)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    work()
+    assert len(mail.outbox) == 1 and SentEmail.objects.count() == 1
+    assert DBTaskResult.objects.get().status == TaskResultStatus.SUCCESSFUL
