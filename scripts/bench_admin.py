@@ -19,20 +19,16 @@ A page whose queries repeat once per row (an N+1) is named with its most repeate
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import statistics
-import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-from benchlib import BASE_DIR, prepared_environment
+from benchlib import django_in_this_process
 
 AGENTS = ["agent-mei", "agent-jun", "agent-lan"]
 STATUS_WEIGHTS = {"new": 20, "open": 30, "waiting": 15, "resolved": 20, "closed": 15}
@@ -209,14 +205,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench-admin-"))
     # The test client's requests come from "testserver".
-    env = prepared_environment(work, DJANGO_ALLOWED_HOSTS="127.0.0.1,testserver")
-    os.environ.update(env)
-    sys.path.insert(0, str(BASE_DIR))
-    import django
-
-    django.setup()
+    work, _env = django_in_this_process("bench-admin-", DJANGO_ALLOWED_HOSTS="127.0.0.1,testserver")
     from django.test import Client
 
     from tickets.models import Ticket

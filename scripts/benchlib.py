@@ -42,6 +42,21 @@ def prepared_environment(work: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def django_in_this_process(prefix: str, **extra: str) -> tuple[Path, dict[str, str]]:
+    """A new work directory with a prepared database, and Django set up on it here (for the
+    benchmarks that seed rows or use the test client themselves)."""
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    env = prepared_environment(work, **extra)
+    os.environ.update(env)
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+    return work, env
+
+
 def gunicorn(port: int, workers: int = 2) -> list[str]:
     """The command line the README gives for production: sync workers."""
     return [PYTHON, "-m", "gunicorn", "-w", str(workers), "-k", "sync",
