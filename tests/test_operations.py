@@ -133,9 +133,8 @@ def test_a_nul_in_an_admin_filter_is_a_400_page_in_the_sites_look(lead_client):
 
 
 def test_a_bad_request_page_is_in_the_visitors_language(client, rf):
-    from django.utils import translation
-
     from django.template.response import TemplateResponse
+    from django.utils import translation
 
     from wallet_support.views import bad_request
 

@@ -9,9 +9,8 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Complaints and suggestions")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
-
         from django.apps import apps
+        from django.db.models.signals import post_migrate
 
         # After the last app's post_migrate: by then every app's permissions exist (axes'
         # come after ours), so the roles get all of theirs on the first migrate too.
