@@ -16,12 +16,12 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from tickets.files import deleted_on_rollback, store_file
 from tickets.masking import mask_secrets
 from tickets.models import (
     FINISHED,
@@ -132,7 +132,7 @@ def _store_attachments(
             size=len(upload.content),
         )
         # The stored name is random (attachment_path); the extension is the detected type's.
-        attachment.file.save(f"upload{upload.extension}", ContentFile(upload.content), save=False)
+        store_file(attachment.file, f"upload{upload.extension}", upload.content)
         attachment.save()
 
 
@@ -184,7 +184,8 @@ def ticket_create(
     )
     ticket.full_clean(exclude=["reference"])
 
-    with transaction.atomic():
+    # Outside the transaction: files written for a ticket that is not saved are deleted.
+    with deleted_on_rollback(), transaction.atomic():
         for attempt in range(5):
             try:
                 with transaction.atomic():  # a savepoint: a clash of references is retried
@@ -239,7 +240,7 @@ def ticket_add_customer_message(
     if len(attachments) > MAX_ATTACHMENTS:
         raise ValidationError(too_many_files_message())
     masked = mask_secrets(body)
-    with transaction.atomic():
+    with deleted_on_rollback(), transaction.atomic():
         ticket = _locked(ticket)
         if ticket.is_closed:
             raise TicketClosedError

@@ -18,6 +18,7 @@ from faq.search import SearchResult, search
 from faq.services import deflection_record
 from tickets.access import DRAFT_SESSION_KEY, grant_access, ticket_for_customer
 from tickets.emails import read_ticket_token
+from tickets.files import FileStoreError
 from tickets.forms import MessageForm, ResolutionForm, TicketForm, TrackForm
 from tickets.masking import mask_secrets
 from tickets.models import Attachment, Ticket, topic_for_category
@@ -83,22 +84,27 @@ def _ticket_form(request: HtmxHttpRequest, *, skipped: SkipUploads | None) -> Ht
         data = form.cleaned_data
         # Both places are taken at once, and only now that the ticket will be created.
         if take_all((TICKET_PER_IP, client_ip(request)), (TICKET_PER_EMAIL, data["email"])):
-            ticket = ticket_create(
-                kind=data["kind"],
-                topic=data["topic"],
-                subject=data["subject"],
-                description=data["description"],
-                email=data["email"],
-                name=data["name"],
-                phone=data["phone"],
-                transaction_reference=data["transaction_reference"],
-                attachments=data["attachments"],
-                language=current_language(),
-            )
-            request.session[SUBMITTED_SESSION_KEY] = ticket.reference
-            grant_access(request, ticket)
-            return redirect("tickets:submitted")
-        refused = True
+            try:
+                ticket = ticket_create(
+                    kind=data["kind"],
+                    topic=data["topic"],
+                    subject=data["subject"],
+                    description=data["description"],
+                    email=data["email"],
+                    name=data["name"],
+                    phone=data["phone"],
+                    transaction_reference=data["transaction_reference"],
+                    attachments=data["attachments"],
+                    language=current_language(),
+                )
+            except FileStoreError as error:  # a full disk: said by the field, nothing lost
+                form.add_error("attachments", error)
+            else:
+                request.session[SUBMITTED_SESSION_KEY] = ticket.reference
+                grant_access(request, ticket)
+                return redirect("tickets:submitted")
+        else:
+            refused = True
 
     files_lost = bool(request.FILES) or (skipped is not None and skipped.skipped > 0)
     if refused:
@@ -240,6 +246,8 @@ def ticket_reply(request: HtmxHttpRequest, reference: str) -> HttpResponse:
             )
         except TicketClosedError:
             form.add_error(None, _("This ticket is closed. Please send a new message instead."))
+        except FileStoreError as error:
+            form.add_error("attachments", error)
         else:
             return HttpResponseRedirect(f"{ticket.get_absolute_url()}#conversation")
     context = _detail_context(ticket, message_form=form, files_lost=bool(request.FILES))

@@ -339,6 +339,8 @@ LOGGING = {
         },
         # The access line replaces Django's own per-request warnings for 4xx.
         "django.request": {"level": "ERROR"},
+        # A damaged upload is refused by tickets/uploads.py; pypdf's own warnings are noise.
+        "pypdf": {"level": "ERROR"},
     },
 }
 
