@@ -329,3 +329,15 @@ def skip_uploads(request: HttpRequest) -> SkipUploads:
     handler = SkipUploads(request)
     request.upload_handlers = [handler]
     return handler
+
+
+def login_client_ip(request: HttpRequest) -> str | None:
+    """client_ip for django-axes, whose logs keep the address in an IP field: None when
+    there is no address (a test client, a unix socket) rather than "unknown", which
+    PostgreSQL's inet type refuses."""
+    address = client_ip(request)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return address
