@@ -42,8 +42,8 @@ test: install messages
 	$(PY) -m ruff format --check .
 	DJANGO_SECRET_KEY=check-only $(PY) -m mypy .
 	DJANGO_SECRET_KEY=check-only $(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m coverage run -m pytest $(PYTEST_ARGS)
-	$(PY) -m coverage report
+	@# Two test processes, one per core (pytest-xdist); pytest-cov joins their coverage.
+	$(PY) -m pytest -n 2 --cov --cov-report=term-missing:skip-covered $(PYTEST_ARGS)
 
 lint:
 	$(PY) -m ruff check --fix .
