@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The production set-up, scaled out on loopback, and what it must survive.
 #
-# Starts PostgreSQL (private data dir, port 55433), Redis (56379), an SMTP sink (52525), two
+# Starts PostgreSQL (private data dir, port 25433), Redis (26379), an SMTP sink (22525), two
 # gunicorn servers (18001, 18002) with production settings, nginx in front (18080) and two
 # e-mail workers, then checks:
 #   1. /healthz and /readyz on both servers, directly and through nginx
@@ -23,9 +23,10 @@ PY=$ROOT/.venv/bin/python
 CHECK=(scripts/scaleout/check.py)
 export DEBIAN_FRONTEND=noninteractive
 
-PG_PORT=55433
-REDIS_PORT=56379
-SMTP_PORT=52525
+# Below the ephemeral range (32768-60999), so no client connection can be holding a port.
+PG_PORT=25433
+REDIS_PORT=26379
+SMTP_PORT=22525
 APP_PORTS=(18001 18002)
 NGINX_PORT=18080
 ARTICLE=how-to-top-up

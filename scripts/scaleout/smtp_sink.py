@@ -9,7 +9,7 @@ The check needs to kill a worker in the middle of an SMTP session, deterministic
 its client's port is written to <dir>/held (so the script can find the worker owning it).
 While <dir>/hold-250 exists, a message is read but its 250 waits until the file is removed.
 
-    python smtp_sink.py --port 52525 --dir /tmp/x/mail
+    python smtp_sink.py --port 22525 --dir /tmp/x/mail
 """
 
 from __future__ import annotations
