@@ -224,8 +224,10 @@ def _cpu_budget(seconds: float) -> Iterator[None]:
         raise _OverBudget
 
     previous = signal.signal(signal.SIGPROF, over_budget)
-    # Every 10 ms once over: a signal landing in a bare `except:` would otherwise be lost.
-    signal.setitimer(signal.ITIMER_PROF, seconds, 0.01)
+    # Once, not repeating: a repeating timer re-entered whatever was handling the first
+    # signal when it landed in a finaliser (pytest's unraisable hook, in CI). A signal lost in
+    # a bare `except:` leaves the deadline checked between objects (_check_pdf_objects).
+    signal.setitimer(signal.ITIMER_PROF, seconds, 0)
     try:
         yield
     finally:
