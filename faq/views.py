@@ -27,7 +27,7 @@ from faq.models import (
 )
 from faq.pagecache import CachedPage
 from faq.search import is_too_short, normalize_query, search
-from tickets.ratelimit import client_ip
+from wallet_support.clients import client_ip
 from wallet_support.htmx import HtmxHttpRequest, wants_partial
 
 VISITOR_COOKIE = "hc_visitor"

@@ -15,8 +15,9 @@ from tickets.access import DRAFT_SESSION_KEY, chat_for_customer, grant_access
 from tickets.availability import ChatAvailability, chat_availability
 from tickets.forms import ChatMessageForm, ChatStartForm
 from tickets.models import Message, Ticket
-from tickets.ratelimit import CHAT_PER_EMAIL, CHAT_PER_IP, client_ip, take_all
+from tickets.ratelimit import CHAT_PER_EMAIL, CHAT_PER_IP, take_all
 from tickets.services import TicketClosedError, chat_add_customer_message, chat_end, chat_start
+from wallet_support.clients import client_ip
 from wallet_support.htmx import HtmxHttpRequest, wants_partial
 
 

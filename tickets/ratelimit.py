@@ -11,11 +11,10 @@ rows when full.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -33,7 +32,6 @@ from tickets.models import RateLimitCounter
 logger = logging.getLogger(__name__)
 
 OnOutage = Literal["allow", "refuse"]
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Tests move time on by replacing this.
 _clock: Callable[[], float] = time.time
@@ -256,52 +254,6 @@ def _store() -> _DatabaseStore | _RedisStore:
 # --- Who is asking --------------------------------------------------------------------------
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The address of the customer's device, as far as the proxies we trust can tell.
-
-    X-Forwarded-For is whatever the client wants it to be, except for the entries our own
-    proxies add: each appends the address it was connected from. So the header is read only on
-    a request from a trusted proxy (settings.TRUSTED_PROXIES), from the right, and the first
-    address that is not a trusted proxy is the client. An entry that is not an address ends the
-    walk: nothing left of it can be vouched for, so the last address that can (a proxy of ours)
-    is used; that groups such clients under one limit, which is safe, unlike believing it.
-    """
-    remote_text = str(request.META.get("REMOTE_ADDR") or "")
-    remote = _address(remote_text)
-    if remote is None:
-        return remote_text or "unknown"
-    proxies = getattr(settings, "TRUSTED_PROXIES", [])
-    client = remote
-    if _is_trusted(remote, proxies):
-        forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
-        for entry in reversed(forwarded.split(",")):
-            address = _address(entry)
-            if address is None:
-                break
-            client = address
-            if not _is_trusted(address, proxies):
-                break
-    return str(client)
-
-
-def _address(text: str) -> IPAddress | None:
-    try:
-        address = ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-    # A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; they are the IPv4 address.
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return address.ipv4_mapped
-    return address
-
-
-def _is_trusted(
-    address: IPAddress, proxies: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]
-) -> bool:
-    # `in` is False, not an error, across IPv4 and IPv6.
-    return any(address in network for network in proxies)
-
-
 # --- A refused request's uploads ------------------------------------------------------------
 
 
@@ -329,15 +281,3 @@ def skip_uploads(request: HttpRequest) -> SkipUploads:
     handler = SkipUploads(request)
     request.upload_handlers = [handler]
     return handler
-
-
-def login_client_ip(request: HttpRequest) -> str | None:
-    """client_ip for django-axes, whose logs keep the address in an IP field: None when
-    there is no address (a test client, a unix socket) rather than "unknown", which
-    PostgreSQL's inet type refuses."""
-    address = client_ip(request)
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    return address

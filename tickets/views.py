@@ -27,7 +27,6 @@ from tickets.ratelimit import (
     TICKET_PER_IP,
     TRACKING_PER_IP,
     SkipUploads,
-    client_ip,
     skip_uploads,
     take_all,
 )
@@ -38,6 +37,7 @@ from tickets.services import (
     ticket_create,
     ticket_reopen,
 )
+from wallet_support.clients import client_ip
 from wallet_support.htmx import HtmxHttpRequest
 
 SUBMITTED_SESSION_KEY = "tickets_submitted"

@@ -119,7 +119,7 @@ class RequestLogMiddleware:
             response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
             return response
         finally:
-            from tickets.ratelimit import client_ip  # the same rule as the rate limits
+            from wallet_support.clients import client_ip  # the rate limits' rule
 
             access_log.info(
                 "%s %s %s",

@@ -154,7 +154,7 @@ if REDIS_URL:
 
 # --- Behind a proxy -------------------------------------------------------------------------
 # Addresses or networks of the proxies in front (nginx, a load balancer): only a request from
-# one of them has its X-Forwarded-For read (tickets/ratelimit.py: client_ip).
+# one of them has its X-Forwarded-For read (wallet_support/clients.py: client_ip).
 TRUSTED_PROXIES = [
     ipaddress.ip_network(value, strict=False) for value in env_list("DJANGO_TRUSTED_PROXIES")
 ]
@@ -260,7 +260,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("DJANGO_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("DJANGO_LOGIN_LOCKOUT_MINUTES", "30")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "tickets.ratelimit.login_client_ip"
+AXES_CLIENT_IP_CALLABLE = "wallet_support.clients.login_client_ip"
 AXES_LOCKOUT_TEMPLATE = "errors/login_locked.html"
 AXES_VERBOSE = False
 SESSION_COOKIE_HTTPONLY = True

@@ -27,9 +27,9 @@ from tickets.ratelimit import (
     TICKET_PER_IP,
     TRACKING_PER_IP,
     Limit,
-    client_ip,
     take_all,
 )
+from wallet_support.clients import client_ip
 
 TRACK = "/en/tickets/track/"
 WRONG_TICKET = {"reference": "OK-2222-2222", "email": "x@example.com"}
