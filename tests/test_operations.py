@@ -68,8 +68,6 @@ def test_a_forged_request_id_is_replaced(client):
 
 
 def test_log_lines_are_json_with_time_level_logger_and_request_id(settings):
-    from logging.config import dictConfig
-
     config = settings.LOGGING
     formatter_config = dict(config["formatters"]["json"])
     factory = formatter_config.pop("()")
@@ -82,7 +80,6 @@ def test_log_lines_are_json_with_time_level_logger_and_request_id(settings):
     line = json.loads(formatter.format(record))
     assert line["level"] == "WARNING" and line["logger"] == "tickets.tasks"
     assert line["message"] == "mail x" and line["request_id"] == "abc123" and line["time"]
-    dictConfig(config)  # and the whole configuration loads
 
 
 @pytest.mark.parametrize("path", ["/zh-hans/", "/en/contact/", "/zh-hans/search/?q=提现"])

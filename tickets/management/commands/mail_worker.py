@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -30,7 +30,7 @@ LEASE = timedelta(minutes=10)
 BACKOFF_MAX_SECONDS = 30.0
 
 
-def requeue_expired(now: Any = None) -> int:
+def requeue_expired(now: datetime | None = None) -> int:
     """Give back the tasks whose worker has held them past the lease."""
     cutoff = (now or timezone.now()) - LEASE
     expired = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff)
