@@ -16,6 +16,8 @@ from django.core.exceptions import BadRequest
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
+from wallet_support.clients import client_ip
+
 access_log = logging.getLogger("wallet_support.access")
 health_log = logging.getLogger("wallet_support.health")
 
@@ -119,8 +121,6 @@ class RequestLogMiddleware:
             response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
             return response
         finally:
-            from wallet_support.clients import client_ip  # the rate limits' rule
-
             access_log.info(
                 "%s %s %s",
                 request.method,
