@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
@@ -236,8 +237,11 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(_("last activity"), auto_now=True)
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
-    status_changed_at = models.DateTimeField(_("status since"), default=timezone.now)
-    is_spam = models.BooleanField(_("spam"), default=False)
+    # Database defaults too: the release before these columns inserts rows without them.
+    status_changed_at = models.DateTimeField(
+        _("status since"), default=timezone.now, db_default=Now()
+    )
+    is_spam = models.BooleanField(_("spam"), default=False, db_default=False)
     # Raised by every change (tickets/services.py): a page knows which version it showed.
     # db_default: rows the previous release inserts while this one migrates still get one.
     version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
