@@ -1,11 +1,14 @@
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 from django.test import Client
 
 from tests.factories import ArticleFactory, CategoryFactory, SecurityNoticeFactory
@@ -252,3 +255,35 @@ def browser_context_args(browser_context_args):
         "locale": "zh-CN",
         "service_workers": "block",
     }
+
+
+# --- Several threads, one database ------------------------------------------------------------
+
+
+@pytest.fixture
+def shared_database(transactional_db, tmp_path: Path) -> Iterator[None]:
+    """The test database, reachable from other threads' own connections.
+
+    PostgreSQL (and an SQLite file) already are. Django's SQLite test database is in memory:
+    other connections reach it only through SQLite's shared cache, whose table locks fail at
+    once instead of waiting. So the test runs on a file copy of it, where WAL and the busy
+    timeout work as in production, and the in-memory database is back afterwards.
+    """
+    original = connections[DEFAULT_DB_ALIAS]
+    if not (isinstance(original, SQLiteDatabaseWrapper) and original.is_in_memory_db()):
+        yield
+        return
+    path = tmp_path / "shared.sqlite3"
+    original.ensure_connection()
+    copy = sqlite3.connect(path)
+    original.connection.backup(copy)
+    copy.close()
+    original_settings = connections.settings[DEFAULT_DB_ALIAS]
+    connections.settings[DEFAULT_DB_ALIAS] = {**original_settings, "NAME": str(path)}
+    connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        yield
+    finally:
+        connections[DEFAULT_DB_ALIAS].close()
+        connections.settings[DEFAULT_DB_ALIAS] = original_settings
+        connections[DEFAULT_DB_ALIAS] = original

@@ -1,8 +1,10 @@
 """Judge an uploaded file by its content, never by its name or the browser's content type.
 
-Images are decoded and re-encoded with Pillow: what is stored is pixels we wrote ourselves, with
-no EXIF or GPS data and nothing hidden after the image. PDFs cannot be re-encoded here, so they
-must start with the PDF header, end with its trailer, parse, and carry no active content.
+Images are rebuilt from the parts that draw them (PNG chunks, JPEG segments), checked against
+their header: what is stored has no EXIF or GPS data, no text, and nothing hidden after the
+image. Not decoded and re-encoded, which costs up to 0.6 s of CPU per file on a public form.
+PDFs cannot be rebuilt here, so they must start with the PDF header, end with its trailer,
+parse, and carry no active content.
 
 The form is public, so every check is ordered by cost: what a header says is refused before
 any pixel is decoded or any PDF object is read.
@@ -16,6 +18,7 @@ import signal
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +27,7 @@ from types import FrameType
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
-from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin
+from PIL import Image, ImageFile, JpegImagePlugin, PngImagePlugin
 from pypdf import PasswordType, PdfReader
 from pypdf.generic import (
     ArrayObject,
@@ -43,10 +46,13 @@ MAX_IMAGE_PIXELS = 25_000_000
 MAX_IMAGE_SIDE = 16_384
 MAX_PDF_PAGES = 50
 # pypdf is pure Python: 5 MB of crafted objects take it seconds (a 36-page manual, 40 ms). So
-# reading a PDF stops after PDF_CPU_SECONDS of CPU, whatever the file's shape (_cpu_budget),
+# reading a PDF stops after PDF_CPU_SECONDS of CPU, whatever the file's shape (_cpu_budget):
+# the whole public request must stay under ~100 ms (scripts/bench_abuse.py). A statement of 50
+# pages takes 10-20 ms; a heavier PDF is refused with a request for screenshots instead.
+#
 # and a file declaring more objects than a statement has is refused without looking further.
 MAX_PDF_OBJECTS = 20_000
-PDF_CPU_SECONDS = 0.5
+PDF_CPU_SECONDS = 0.05
 
 # Every image Pillow opens in this process: Image.open refuses (DecompressionBombError) above
 # twice this, from the header, before decoding. Uploads are refused at this limit already.
@@ -107,7 +113,7 @@ def _image_header(data: bytes) -> tuple[str, ImageFile.ImageFile] | None:
     return None
 
 
-def _reencode_image(data: bytes, name: str) -> tuple[bytes, str, str] | None:
+def _image_without_metadata(data: bytes, name: str) -> tuple[bytes, str, str] | None:
     found = _image_header(data)
     if found is None:
         return None
@@ -131,26 +137,111 @@ def _reencode_image(data: bytes, name: str) -> tuple[bytes, str, str] | None:
             )
         try:
             header.verify()  # the chunks' checksums; the image must be reopened afterwards
+            # A JPEG's EXIF was read with its header, so reading it needs no reopening.
+            orientation = (
+                header.getexif().get(_EXIF_ORIENTATION, 1) if image_format == "JPEG" else 1
+            )
         except _PILLOW_ERRORS:
             return None
+    # Not decoded and re-encoded: at 25 megapixels that alone is 0.6 s of CPU on a public form.
+    # The file is rebuilt from the parts that draw the picture, so that no metadata (EXIF, GPS,
+    # text, colour profiles) and nothing after the image's end survives.
     try:
-        with Image.open(io.BytesIO(data), formats=[image_format]) as opened:
-            opened.load()
-            image: Image.Image = opened
-            ImageOps.exif_transpose(image, in_place=True)  # no copy when nothing turns
-            output = io.BytesIO()
-            # Not optimize=True: 50% more CPU for files 15% smaller, on a public form.
-            if image_format == "PNG":
-                if image.mode not in {"1", "L", "LA", "P", "RGB", "RGBA"}:
-                    image = image.convert("RGBA")
-                image.save(output, format="PNG")  # no info/exif passed: none written
-                return output.getvalue(), "image/png", ".png"
-            if image.mode not in {"RGB", "L"}:
-                image = image.convert("RGB")
-            image.save(output, format="JPEG", quality=90)
-            return output.getvalue(), "image/jpeg", ".jpg"
-    except (*_PILLOW_ERRORS, Image.DecompressionBombError):
+        if image_format == "PNG":
+            return _png_image_chunks(data), "image/png", ".png"
+        return _jpeg_image_segments(data, orientation), "image/jpeg", ".jpg"
+    except _NotAnImage:
         return None
+
+
+class _NotAnImage(Exception):
+    """The file's structure is broken past where its header said it was an image."""
+
+
+_EXIF_ORIENTATION = 0x0112
+# The chunks that draw a PNG (and say how its colours and pixels are to be read). Text, EXIF,
+# time stamps, ICC profiles, animation frames and private chunks are left out.
+_PNG_KEPT_CHUNKS = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM",
+                              b"sRGB", b"sBIT", b"pHYs", b"bKGD"})  # fmt: skip
+
+
+def _png_image_chunks(data: bytes) -> bytes:
+    output = [data[:8]]
+    position = 8
+    while True:
+        if position + 12 > len(data):
+            raise _NotAnImage
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind = data[position + 4 : position + 8]
+        end = position + 12 + length
+        if end > len(data):
+            raise _NotAnImage
+        chunk = data[position:end]
+        if zlib.crc32(chunk[4:-4]) != struct.unpack(">I", chunk[-4:])[0]:
+            raise _NotAnImage
+        if kind in _PNG_KEPT_CHUNKS:
+            output.append(chunk)
+        position = end
+        if kind == b"IEND":
+            return b"".join(output)  # anything after the end is dropped
+
+
+# JPEG markers kept: frames (SOFn), tables (DHT, DQT, DRI, DAC), scans, JFIF (APP0) and Adobe
+# (APP14, which says how the colours were transformed). EXIF/XMP (APP1), ICC (APP2), the other
+# application segments and comments are left out.
+_JPEG_KEPT_MARKERS = frozenset({*range(0xC0, 0xD0), 0xDB, 0xDD, 0xDA, 0xE0, 0xEE})
+_JPEG_NO_LENGTH = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and the restart markers
+
+
+def _orientation_segment(orientation: int) -> bytes:
+    """A minimal EXIF segment holding only the orientation: a photo taken upright stays so."""
+    exif = Image.Exif()
+    exif[_EXIF_ORIENTATION] = orientation
+    payload = exif.tobytes()
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _jpeg_image_segments(data: bytes, orientation: int) -> bytes:
+    output = [b"\xff\xd8"]
+    if orientation in range(2, 9):
+        output.append(_orientation_segment(orientation))
+    position = 2
+    while True:
+        if position + 2 > len(data) or data[position] != 0xFF:
+            raise _NotAnImage
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill bytes before a marker
+            position += 1
+            continue
+        if marker == 0xD9:  # end of image: anything after it is dropped
+            output.append(b"\xff\xd9")
+            return b"".join(output)
+        if marker in _JPEG_NO_LENGTH:
+            output.append(data[position : position + 2])
+            position += 2
+            continue
+        if position + 4 > len(data):
+            raise _NotAnImage
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        end = position + 2 + length
+        if length < 2 or end > len(data):
+            raise _NotAnImage
+        if marker in _JPEG_KEPT_MARKERS:
+            output.append(data[position:end])
+        position = end
+        if marker == 0xDA:  # the scan's coded data runs to the next marker but RSTn
+            scan_end = position
+            while True:
+                scan_end = data.find(b"\xff", scan_end)
+                if scan_end < 0 or scan_end + 1 >= len(data):
+                    raise _NotAnImage
+                following = data[scan_end + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7:
+                    scan_end += 2
+                    continue
+                break
+            output.append(data[position:scan_end])
+            position = scan_end
 
 
 def _pdf_active(name: str) -> ValidationError:
@@ -235,7 +326,7 @@ def _cpu_budget(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGPROF, previous)
 
 
-def _check_pdf_objects(reader: PdfReader, name: str) -> None:
+def _check_pdf_objects(reader: PdfReader, name: str, seconds: float) -> None:
     objects = _indirect_objects(reader)
     if len(objects) > MAX_PDF_OBJECTS:
         raise ValueError("too many objects to read")
@@ -245,7 +336,7 @@ def _check_pdf_objects(reader: PdfReader, name: str) -> None:
             % {"name": name, "count": MAX_PDF_PAGES},
             code="too_many_pages",
         )
-    deadline = time.thread_time() + PDF_CPU_SECONDS
+    deadline = time.thread_time() + seconds
     for top in [reader.trailer, *objects]:
         resolved = top.get_object()
         if resolved is not None and any(_is_active(item) for item in _walk(resolved)):
@@ -254,7 +345,7 @@ def _check_pdf_objects(reader: PdfReader, name: str) -> None:
             raise ValueError("too slow to read")
 
 
-def _check_pdf(data: bytes, name: str) -> bool:
+def _check_pdf(data: bytes, name: str, seconds: float) -> bool:
     """True for a PDF we accept, False for what is not a PDF we can read; ValidationError for
     a PDF refused for a reason the customer can act on."""
     # The header must be the very first bytes (readers accept it later, which is what lets a
@@ -270,7 +361,7 @@ def _check_pdf(data: bytes, name: str) -> bool:
     if b"startxref" not in data[-1024:]:
         data += b"\nstartxref\n0\n%%EOF\n"
     try:
-        with _cpu_budget(PDF_CPU_SECONDS):
+        with _cpu_budget(seconds):
             reader = PdfReader(io.BytesIO(data), strict=False)
             if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
                 raise ValidationError(
@@ -281,7 +372,7 @@ def _check_pdf(data: bytes, name: str) -> bool:
                     % {"name": name},
                     code="pdf_encrypted",
                 )
-            _check_pdf_objects(reader, name)
+            _check_pdf_objects(reader, name, seconds)
             return isinstance(reader.trailer.get("/Root"), IndirectObject | DictionaryObject)
     except ValidationError:
         raise
@@ -291,8 +382,9 @@ def _check_pdf(data: bytes, name: str) -> bool:
         return False
 
 
-def clean_upload(upload: UploadedFile) -> CleanUpload:
-    """Return a safe copy of the upload, or raise ValidationError in the customer's language."""
+def clean_upload(upload: UploadedFile, *, pdf_seconds: float = PDF_CPU_SECONDS) -> CleanUpload:
+    """Return a safe copy of the upload, or raise ValidationError in the customer's language.
+    `pdf_seconds`: the CPU a PDF may take to read (what is left of the request's budget)."""
     if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
         raise ValidationError(
             _("“%(name)s” is larger than %(size)d MB.")
@@ -309,11 +401,20 @@ def clean_upload(upload: UploadedFile) -> CleanUpload:
     if not data:
         raise ValidationError(_("“%(name)s” is empty.") % {"name": name}, code="empty")
 
-    image = _reencode_image(data, name)
+    image = _image_without_metadata(data, name)
     if image is not None:
         content, content_type, extension = image
         return CleanUpload(content, content_type, extension, name)
-    if _check_pdf(data, name):
+    if data.startswith(b"%PDF") and pdf_seconds <= 0:
+        raise ValidationError(
+            _(
+                "We could not check “%(name)s” together with the other files. Send it in a "
+                "message of its own, or send screenshots of its pages."
+            )
+            % {"name": name},
+            code="pdf_no_budget",
+        )
+    if _check_pdf(data, name, pdf_seconds):
         return CleanUpload(data, "application/pdf", ".pdf", name)
     raise ValidationError(
         _("“%(name)s” is not a PNG or JPEG image or a PDF document we can accept.")

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import sqlite3
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
+from django.db import connections
 from django.test import Client
 
 from tests.helpers import en, zh
@@ -327,35 +323,6 @@ def test_a_limit_of_zero_refuses_everything(settings):
 
 
 # --- Simultaneous hits ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def shared_database(transactional_db, tmp_path: Path) -> Iterator[None]:
-    """The test database, reachable from other threads' own connections.
-
-    PostgreSQL (and an SQLite file) already are. Django's SQLite test database is in memory:
-    other connections reach it only through SQLite's shared cache, whose table locks fail at
-    once instead of waiting. So the test runs on a file copy of it, where WAL and the busy
-    timeout work as in production, and the in-memory database is back afterwards.
-    """
-    original = connections[DEFAULT_DB_ALIAS]
-    if not (isinstance(original, SQLiteDatabaseWrapper) and original.is_in_memory_db()):
-        yield
-        return
-    path = tmp_path / "shared.sqlite3"
-    original.ensure_connection()
-    copy = sqlite3.connect(path)
-    original.connection.backup(copy)
-    copy.close()
-    original_settings = connections.settings[DEFAULT_DB_ALIAS]
-    connections.settings[DEFAULT_DB_ALIAS] = {**original_settings, "NAME": str(path)}
-    connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
-    try:
-        yield
-    finally:
-        connections[DEFAULT_DB_ALIAS].close()
-        connections.settings[DEFAULT_DB_ALIAS] = original_settings
-        connections[DEFAULT_DB_ALIAS] = original
 
 
 def test_simultaneous_hits_let_exactly_the_limit_through(shared_database, settings):

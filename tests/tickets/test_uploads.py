@@ -8,12 +8,15 @@ import zlib
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
-from PIL import Image, ImageFile
+from django.utils.datastructures import MultiValueDict
+from PIL import Image, ImageFile, PngImagePlugin
 from pypdf import PdfWriter
 
 from tests.helpers import en
 from tests.tickets.conftest import MINIMAL_PDF, jpeg_bytes, png_bytes, upload
+from tickets import forms as forms_module
 from tickets import uploads
+from tickets.forms import MessageForm
 from tickets.models import Ticket
 from tickets.uploads import MAX_IMAGE_PIXELS, MAX_UPLOAD_BYTES, clean_upload
 
@@ -317,13 +320,13 @@ def test_reading_a_pdf_stops_at_its_cpu_budget(monkeypatch):
     assert signal.getsignal(signal.SIGPROF) == signal.SIG_DFL
 
 
-def test_outside_the_main_thread_the_budget_is_checked_between_objects(monkeypatch):
-    monkeypatch.setattr(uploads, "PDF_CPU_SECONDS", -1.0)  # spent before the first object
+def test_outside_the_main_thread_the_budget_is_checked_between_objects():
     errors = []
 
     def check():
         try:
-            clean_upload(upload("statement.pdf", MINIMAL_PDF, "application/pdf"))
+            # A budget spent before the first object is read.
+            clean_upload(upload("statement.pdf", MINIMAL_PDF, "application/pdf"), pdf_seconds=1e-9)
         except ValidationError as error:
             errors.append(error.code)
 
@@ -331,3 +334,60 @@ def test_outside_the_main_thread_the_budget_is_checked_between_objects(monkeypat
     worker.start()
     worker.join()
     assert errors == ["bad_type"]
+
+
+# --- Rebuilt from the parts that draw the picture, not re-encoded ------------------------------
+
+
+def test_what_hides_after_a_png_or_in_its_text_is_dropped_and_the_pixels_kept():
+    image = Image.new("RGB", (20, 10), (10, 200, 30))
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "call +1-555-0100")
+    output = io.BytesIO()
+    image.save(output, format="PNG", pnginfo=info)
+    original = output.getvalue() + b"<script>alert(1)</script>"
+    cleaned = clean_upload(upload("s.png", original)).content
+    assert b"555" not in cleaned and b"<script>" not in cleaned
+    assert cleaned.endswith(b"IEND\xaeB`\x82")
+    with Image.open(io.BytesIO(cleaned)) as again:
+        assert again.convert("RGB").tobytes() == image.tobytes()
+
+
+def test_a_png_with_a_broken_chunk_is_refused():
+    data = bytearray(png_bytes())
+    data[40] ^= 0xFF  # inside the first IDAT: its checksum no longer matches
+    with pytest.raises(ValidationError) as error:
+        clean_upload(upload("s.png", bytes(data)))
+    assert error.value.code == "bad_type"
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_jpeg_keeps_its_pixels_and_orientation_and_loses_the_rest(progressive):
+    image = Image.new("RGB", (64, 48), (200, 120, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # taken with the phone upright: shown turned 90°
+    exif[0x010F] = "PhoneMaker"
+    exif[0x8825] = {1: "N", 2: (31.0, 14.0, 0.0)}
+    output = io.BytesIO()
+    image.save(output, format="JPEG", exif=exif.tobytes(), progressive=progressive, comment=b"hi")
+    original = output.getvalue() + b"PK\x03\x04 a zip after the image"
+    cleaned = clean_upload(upload("p.jpg", original)).content
+    assert b"PhoneMaker" not in cleaned and b"PK\x03\x04" not in cleaned
+    with Image.open(io.BytesIO(original)) as before, Image.open(io.BytesIO(cleaned)) as after:
+        assert after.getexif() == {0x0112: 6}
+        assert after.tobytes() == before.tobytes()
+
+
+def test_files_of_one_request_share_one_cpu_budget(monkeypatch):
+    monkeypatch.setattr(forms_module, "PDF_CPU_SECONDS", 0.0)  # spent by the files before
+    form = MessageForm(
+        {"body": "statements"},
+        MultiValueDict(
+            {"attachments": [upload("a.pdf", MINIMAL_PDF), upload("b.png", png_bytes())]}
+        ),
+    )
+    assert form.is_valid() and not form.check_files()
+    assert form.errors["attachments"] == [
+        "We could not check “a.pdf” together with the other files. Send it in a message of "
+        "its own, or send screenshots of its pages."
+    ]
