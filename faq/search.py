@@ -6,29 +6,40 @@ PostgreSQL's 'simple' configuration segments Chinese. ``tokenize()`` turns an ar
 and a customer's query into the same search tokens, and the database only stores and ranks
 them:
 
-* folding: NFKC (full-width ＯＫ and ２ＦＡ become ok and 2fa) and case folding;
+* folding: NFKC (full-width ＯＫ and ２ＦＡ become ok and 2fa), case folding, accents off Latin
+  letters (tí xiàn -> ti xian) and traditional Chinese to simplified with OpenCC (轉賬 -> 转账;
+  faq/textfold.py);
 * Chinese runs: overlapping character bigrams, as Lucene's CJKAnalyzer does
-  (提现多久 -> 提现 现多 多久), after cutting out stop words (如何, 怎么, 的 ...). On the
+  (提现多久 -> 提现 现多 多久), after cutting out stop words and filler (如何, 麻烦帮我看看,
+  的 ...: faq/content/stopwords.toml). On the
   evaluation set bigrams found more (recall@3 1.00, MRR 0.94) than jieba's search mode with the
   synonyms in its dictionary (0.985, 0.92), and add no memory to a worker, where jieba adds about
   70 MB; scripts/compare_segmenters.py measures both. Their weakness, a bigram that straddles
-  two words (开发票 holds 开发), is why an article must match most of a query;
-* other words: a plural "s" removed (fees -> fee), stop words (how, to, the ...) dropped;
-* synonyms (faq/content/synonyms.toml): wherever a member of a group occurs, the index also
-  holds the group's own token, and a query that names any member looks for that token
-  (充值 = 入金 = top up). Editing the groups therefore needs a re-index: load_help_content
-  and rebuild_search_index do it.
+  two words (开发票 holds 开发), is why articles rank by how much of a query they cover;
+* other words: a plural "s" removed (fees -> fee), stop words (how, to, the, i want ...)
+  dropped;
+* synonyms (faq/content/synonyms.toml, and the suggestions staff accepted): wherever a member
+  of a group occurs, the index also holds the group's own token, and a query that names any
+  member looks for that token (充值 = 入金 = top up). Editing the file therefore needs a
+  re-index (load_help_content and rebuild_search_index do it); accepting a suggestion
+  re-indexes the articles it concerns at once.
 
 Each article's tokens live in ``ArticleSearchDocument``, rewritten whenever the article is
 saved; the database indexes those rows itself (migration 0002): SQLite in an FTS5 table ranked
 with bm25(), PostgreSQL in a tsvector column with a GIN index ranked with ts_rank(). Both weigh
 the title above the keywords, the keywords above the summary and the summary above the body.
 
-A query is a list of concepts: a synonym group it mentions, or one of its other tokens. An
-article must match at least half of the concepts that occur anywhere in the index (a bigram
-across two words, such as 号被 in 账号被冻结, occurs nowhere and does not count) and a fifth
-of all of them; the more concepts it matches the higher it ranks, and bm25 / ts_rank order
-articles that match as many.
+Before it is parsed, a query is corrected against the index's own vocabulary (``correct``,
+faq/search_vocab.py): pinyin to the Chinese it reads as, a Chinese bigram no article holds to
+one that sounds the same, a misspelt English word to the closest indexed one. What the index
+holds is never changed, so exact matches keep their place; the page says what was searched
+instead and offers the query as typed (``find(..., exact=True)``).
+
+A query is then a list of concepts: a synonym group it mentions, or one of its other tokens.
+Articles rank by how many of the concepts that occur anywhere in the index they match (a
+bigram across two words, such as 号被 in 账号被冻结, occurs nowhere and does not count), then
+by bm25 / ts_rank; one that covers less than a quarter of them is left out. A hard "half of
+the query" rule hid the answer to long questions: each extra bigram of filler raised the bar.
 """
 
 from __future__ import annotations
@@ -45,15 +56,20 @@ from typing import Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from faq import search_vocab
 from faq.models import Article, ArticleSearchDocument, Category
+from faq.search_vocab import Vocabulary
+from faq.textfold import split_pinyin, strip_tones, to_simplified
 
 MAX_QUERY_LENGTH = 200
 MAX_CONCEPTS = 8
-MIN_MATCH_PERCENT = 50
-MIN_MATCH_PERCENT_OF_ALL = 20
+# An article must cover this share of the query's weight: enough to keep an article that
+# shares one common word with a long question off the list, not a hard "half of the words".
+MIN_COVERAGE_PERCENT = 25
 SNIPPET_LENGTH = 160
 SYNONYMS_FILE = Path(__file__).resolve().parent / "content" / "synonyms.toml"
 
@@ -65,125 +81,29 @@ _TOKEN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
 _LATIN_WORD = re.compile(rf"[^\W_{_CJK}]+")
 _APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
 
-ENGLISH_STOP_WORDS = frozenset(
-    [
-        "a",
-        "about",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "please",
-        "should",
-        "so",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "this",
-        "those",
-        "to",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-    ]
-)
+STOP_WORDS_FILE = Path(__file__).resolve().parent / "content" / "stopwords.toml"
+with STOP_WORDS_FILE.open("rb") as _handle:
+    _stop_words = tomllib.load(_handle)
+ENGLISH_STOP_WORDS = frozenset(_stop_words["english"])
 # Longest first: 怎么办 goes as a whole, not as 怎么 plus a stray 办.
-CHINESE_STOP_WORDS = sorted(
-    [
-        "请问",
-        "如何",
-        "怎么",
-        "怎样",
-        "怎么办",
-        "怎么样",
-        "为什么",
-        "为何",
-        "什么",
-        "哪里",
-        "哪儿",
-        "哪些",
-        "哪个",
-        "是否",
-        "是不是",
-        "可以",
-        "可不可以",
-        "能否",
-        "能不能",
-        "有没有",
-        "一下",
-        "我的",
-        "我们",
-        "你们",
-        "您好",
-        "你好",
-        "谢谢",
-        "的",
-        "了",
-        "吗",
-        "呢",
-        "吧",
-        "啊",
-        "呀",
-        "嘛",
-        "哦",
-        "我",
-        "您",
-        "你",
-    ],
-    key=len,
-    reverse=True,
-)
+CHINESE_STOP_WORDS = sorted(_stop_words["chinese"], key=len, reverse=True)
 _CHINESE_STOP = re.compile("|".join(map(re.escape, CHINESE_STOP_WORDS)))
 
 
 def fold(text: str) -> str:
-    """Full-width forms to their ASCII twins, case folded, apostrophes out of words (can't)."""
-    return _APOSTROPHE.sub("", unicodedata.normalize("NFKC", text).casefold())
+    """Full-width forms to their ASCII twins, case folded, apostrophes out of words (can't),
+    traditional Chinese to simplified (轉賬 -> 转账)."""
+    return to_simplified(_APOSTROPHE.sub("", unicodedata.normalize("NFKC", text).casefold()))
+
+
+def _strip_marks(word: str) -> str:
+    """Accents off a Latin word (tí xiàn -> ti xian, café -> cafe); other words as they are."""
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFD", word).replace("u\u0308", "v")
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
 
 
 def stem(word: str) -> str:
@@ -218,6 +138,7 @@ cjk_segmenter: Callable[[str], list[str]] = cjk_bigrams
 
 
 def _word_token(word: str) -> str | None:
+    word = _strip_marks(word)
     return None if word in ENGLISH_STOP_WORDS else stem(word)
 
 
@@ -297,10 +218,60 @@ def _member_pattern(member: str) -> str | None:
 
 
 @cache
-def _synonyms() -> _Synonyms:
+def _shipped_synonyms() -> dict[str, Any]:
     with SYNONYMS_FILE.open("rb") as handle:
-        data = tomllib.load(handle)
-    raw_groups = data.get("groups", [])
+        return tomllib.load(handle)
+
+
+def learned_groups(groups: list[list[str]]) -> list[list[str]]:
+    """``groups`` with the synonym suggestions staff accepted: a phrase joins the group that
+    holds its partner (folded alike), or forms a new group with it. New groups go last, so
+    the shipped groups keep their numbers (and their index tokens)."""
+    from faq.models import SynonymSuggestion
+
+    if not _learned_table_exists():
+        return groups
+    result = [list(group) for group in groups]
+    where = {fold(member): number for number, group in enumerate(result) for member in group}
+    pairs = SynonymSuggestion.objects.accepted().order_by("pk").values_list("phrase", "joins")
+    for phrase, partner in pairs:
+        number = where.get(fold(partner), where.get(fold(phrase)))
+        if number is None:
+            number = len(result)
+            result.append([partner])
+            where[fold(partner)] = number
+        if fold(phrase) not in where:
+            result[number].append(phrase)
+            where[fold(phrase)] = number
+    return result
+
+
+_learned_table: dict[str, bool] = {"exists": False}
+
+
+def _learned_table_exists() -> bool:
+    # While migrating (migration 0002 indexes articles) the table may not exist yet; once it
+    # does, it stays: look once per process.
+    if not _learned_table["exists"]:
+        from faq.models import SynonymSuggestion
+
+        tables = connection.introspection.table_names()
+        _learned_table["exists"] = SynonymSuggestion._meta.db_table in tables
+    return _learned_table["exists"]
+
+
+def _synonyms() -> _Synonyms:
+    """The synonym groups as they are now: shipped ones and accepted suggestions, read again
+    when the help content changes (as the vocabulary is: faq.search_vocab)."""
+    return _current_synonyms.get()
+
+
+def forget_synonyms() -> None:
+    _current_synonyms.forget()
+
+
+def _build_synonyms(data: dict[str, Any]) -> _Synonyms:
+    raw_groups = learned_groups(data.get("groups", []))
     accidental = sorted((fold(phrase) for phrase in data.get("accidental", [])), key=len)
     groups: list[_SynonymGroup] = []
     alternatives: list[tuple[str, str, int]] = []  # (member, pattern, group index)
@@ -328,6 +299,9 @@ def _synonyms() -> _Synonyms:
             re.compile("|".join(map(re.escape, reversed(accidental)))) if accidental else None
         ),
     )
+
+
+_current_synonyms = search_vocab.PerContentVersion(lambda: _build_synonyms(_shipped_synonyms()))
 
 
 def document_tokens(text: str, *, language: str) -> list[str]:
@@ -363,6 +337,8 @@ class ParsedQuery:
     marked_strings: set[str] = field(default_factory=set)
     marked_words: set[str] = field(default_factory=set)
     marked_prefixes: set[str] = field(default_factory=set)
+    # The query as searched when a correction changed it ("recieve" -> "receive"), else "".
+    corrected: str = ""
 
     def add(self, concept: Concept) -> None:
         if concept not in self.concepts and len(self.concepts) < MAX_CONCEPTS:
@@ -373,10 +349,160 @@ class ParsedQuery:
 _BRAND = re.compile(r"(?<![a-z0-9])ok\s*(?:钱包|wallet|pay)(?![a-z0-9])")
 
 
-def parse_query(query: str, *, language: str) -> ParsedQuery:
+def parse_query(query: str, *, language: str, vocabulary: Vocabulary | None = None) -> ParsedQuery:
+    """The concepts of ``query``; with a vocabulary, after correcting what the index lacks."""
     text = fold(normalize_query(query))
-    parsed = _parse(_BRAND.sub(" ", text), language=language)
-    return parsed if parsed.concepts else _parse(text, language=language)
+    corrected = correct(text, language=language, vocabulary=vocabulary) if vocabulary else text
+    parsed = _parse(_BRAND.sub(" ", corrected), language=language)
+    if not parsed.concepts:
+        parsed = _parse(corrected, language=language)
+    if corrected != text:
+        parsed.corrected = corrected
+    return parsed
+
+
+# --- Corrections ------------------------------------------------------------------------------
+
+# A Latin word as pinyin may carry tone digits (ti2xian4); tone marks are gone by now.
+_PINYIN_WORD = re.compile(r"[a-z]+(?:[1-5][a-z]*)*[1-5]?")
+_TONED_PINYIN = re.compile(r"(?:[a-z]+[1-5])+[a-z]*")
+_CONSONANTS = frozenset("bcdfghjklmnpqrstwxyz")
+_RUN_GAP = re.compile(r"[ \-]+")
+
+
+def _protected(text: str) -> list[bool]:
+    """The characters that belong to a synonym's member (登陆, topup): they mean what they say
+    even where the index holds no such token, so no correction touches them."""
+    protected = [False] * len(text)
+    pattern = _synonyms().query_pattern
+    if pattern is not None:
+        for match in pattern.finditer(_synonyms().mask(text)):
+            protected[match.start() : match.end()] = [True] * (match.end() - match.start())
+    return protected
+
+
+def correct(text: str, *, language: str, vocabulary: Vocabulary) -> str:
+    """``text`` (folded) with what the index cannot match replaced by what it can.
+
+    * Chinese: a bigram no article holds is replaced by one that sounds the same and shares a
+      character with it, if the piece then holds more indexed bigrams (客付电话 -> 客服电话);
+    * pinyin, in the Chinese help centre: Latin words the index does not hold that read as
+      pinyin become the indexed Chinese that sounds like them (yinhangka -> 银行卡), and two to
+      four consonants the initials of one (yhk -> 银行卡);
+    * English: a word the index does not hold becomes the closest one it does (recieve ->
+      receive), unless it is the start of an indexed word still being typed.
+
+    A word the index holds is never changed: exact matches keep their place.
+    """
+    protected = _protected(text)
+    pieces: list[str] = []
+    position = 0
+    for match in _TOKEN.finditer(text):
+        if match.lastgroup != "cjk":
+            continue
+        flags = protected[match.start() : match.end()]
+        corrected = _correct_chinese(match.group(), flags, vocabulary)
+        pieces += [text[position : match.start()], corrected]
+        position = match.end()
+    text = "".join([*pieces, text[position:]])
+
+    # Runs of Latin words outside synonyms: pinyin may be typed with spaces (yin hang ka).
+    protected = _protected(text)
+    runs: list[list[re.Match[str]]] = []
+    for word in _LATIN_WORD.finditer(text):
+        if any(protected[word.start() : word.end()]):
+            runs.append([])
+        elif runs and runs[-1] and _RUN_GAP.fullmatch(text[runs[-1][-1].end() : word.start()]):
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    pieces, position = [], 0
+    for run in filter(None, runs):
+        start, end = run[0].start(), run[-1].end()
+        replacement = _correct_latin(
+            [word.group() for word in run],
+            language=language,
+            vocabulary=vocabulary,
+            last=end == len(text.rstrip()),
+        )
+        if replacement is not None:
+            pieces += [text[position:start], replacement]
+            position = end
+    return "".join([*pieces, text[position:]])
+
+
+def _correct_chinese(run: str, protected: list[bool], vocabulary: Vocabulary) -> str:
+    characters = list(run)
+
+    def indexed(chars: list[str], start: int, end: int) -> int:
+        return sum(vocabulary.frequency(chars[i] + chars[i + 1]) > 0 for i in range(start, end - 1))
+
+    # Pieces between stop words are corrected on their own: a stop word is not a typo.
+    for piece in _pieces(run):
+        start, end = piece
+        for i in range(start, end - 1):
+            bigram = characters[i] + characters[i + 1]
+            if protected[i] or protected[i + 1] or vocabulary.frequency(bigram):
+                continue
+            best, best_score = None, indexed(characters, start, end)
+            for candidate in vocabulary.same_sound(bigram):
+                if candidate[0] != bigram[0] and candidate[1] != bigram[1]:
+                    continue  # both characters different: another word, not a typo
+                trial = [*characters[:i], *candidate, *characters[i + 2 :]]
+                if (score := indexed(trial, start, end)) > best_score:
+                    best, best_score = trial, score
+            if best is not None:
+                characters = best
+    return "".join(characters)
+
+
+def _pieces(run: str) -> list[tuple[int, int]]:
+    """(start, end) of each stretch of ``run`` between stop words, two characters or more."""
+    spans, position = [], 0
+    for stop in _CHINESE_STOP.finditer(run):
+        spans.append((position, stop.start()))
+        position = stop.end()
+    spans.append((position, len(run)))
+    return [(start, end) for start, end in spans if end - start >= 2]
+
+
+def _correct_latin(
+    words: list[str], *, language: str, vocabulary: Vocabulary, last: bool
+) -> str | None:
+    """Neighbouring Latin words corrected, or None if they stand as they are."""
+    words = [_strip_marks(word) for word in words]
+
+    def known(word: str) -> bool:
+        token = _word_token(word)
+        if token is None or vocabulary.frequency(token):
+            return True
+        # 2fa, 3ds, p2p: letters and digits that are no tone-numbered pinyin stand as typed.
+        return not token.isalpha() and not _TONED_PINYIN.fullmatch(token)
+
+    if all(known(word) for word in words):
+        return None
+    if language == "zh-hans" and all(_PINYIN_WORD.fullmatch(w) for w in words):
+        joined = "".join(strip_tones(word) for word in words)
+        syllables = split_pinyin(joined)
+        if syllables and len(syllables) > 1:
+            if chinese := vocabulary.from_pinyin(syllables):
+                return chinese
+        elif (
+            len(words) == 1
+            and 2 <= len(joined) <= 4
+            and set(joined) <= _CONSONANTS
+            and (chinese := vocabulary.from_initials(joined))
+        ):
+            return chinese
+    corrected = []
+    for number, word in enumerate(words):
+        token = _word_token(word)
+        typing = last and number == len(words) - 1
+        if known(word) or token is None or (typing and vocabulary.prefix_frequency(token)):
+            corrected.append(word)
+        else:
+            corrected.append(vocabulary.correct_english(token) or word)
+    return " ".join(corrected) if corrected != words else None
 
 
 def _parse(text: str, *, language: str) -> ParsedQuery:
@@ -439,7 +565,12 @@ def _mark(parsed: ParsedQuery, text: str) -> None:
 
 class SearchBackend(Protocol):
     def rank(self, query: ParsedQuery, *, language: str, limit: int) -> list[int]:
-        """Ids of the published articles in ``language`` that match, best first."""
+        """Ids of the published articles in ``language`` that match, best first: the more of
+        the query's concepts an article covers, the higher."""
+        ...
+
+    def vocabulary(self) -> tuple[list[tuple[str, int]], int]:
+        """Every indexed token with the number of articles holding it; and the articles."""
         ...
 
     def repair(self) -> None:
@@ -465,36 +596,36 @@ class SQLiteBackend:
 
     def rank(self, query: ParsedQuery, *, language: str, limit: int) -> list[int]:
         table = self.table
-        weights = ", ".join(map(str, self.weights))
+        bm25 = ", ".join(map(str, self.weights))
         # One SELECT per concept: the articles that match it, and its share of their bm25
         # (bm25 of an OR query is the sum of its parts, so the sum below equals it).
-        # Concept numbers and weights are ours: no user input in the SQL text.
+        # Concept numbers are ours: no user input in the SQL text.
         hits = " UNION ALL ".join(
-            f"SELECT rowid AS id, {number} AS concept, bm25({table}, {weights}) AS score "
+            f"SELECT rowid AS id, {number} AS concept, bm25({table}, {bm25}) AS score "
             f"FROM {table} WHERE {table} MATCH %s"
             for number in range(len(query.concepts))
         )
-        # The language and status filter reads the (language, status, ...) index, not the
-        # wide article rows: joining those for thousands of hits was the slowest part.
+        # Coverage: how many of the concepts some article holds (a bigram across two words,
+        # such as 号被 in 账号被冻结, occurs nowhere and does not count) this one matches. The
+        # language and status filter reads the (language, status, ...) index, not the wide
+        # article rows: joining those for thousands of hits was the slowest part.
         sql = f"""
             WITH hits AS ({hits}),
             present AS (SELECT COUNT(DISTINCT concept) AS concepts FROM hits),
             ranked AS (
-                SELECT id, COUNT(*) AS matched, SUM(score) AS score FROM hits GROUP BY id
+                SELECT id, COUNT(*) AS covered, SUM(score) AS score FROM hits GROUP BY id
             )
             SELECT ranked.id FROM ranked, present
-            WHERE ranked.matched * 100 >= present.concepts * %s
-              AND ranked.matched * 100 >= %s
+            WHERE ranked.covered * 100 >= present.concepts * %s
               AND ranked.id IN (
                   SELECT id FROM {Article._meta.db_table} WHERE language = %s AND status = %s
               )
-            ORDER BY ranked.matched DESC, ranked.score, ranked.id
+            ORDER BY ranked.covered DESC, ranked.score, ranked.id
             LIMIT %s
         """
         params: list[Any] = [
             *(self.expression(concept) for concept in query.concepts),
-            MIN_MATCH_PERCENT,
-            len(query.concepts) * MIN_MATCH_PERCENT_OF_ALL,
+            MIN_COVERAGE_PERCENT,
             language,
             Article.Status.PUBLISHED,
             limit,
@@ -502,6 +633,16 @@ class SQLiteBackend:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [row[0] for row in cursor.fetchall()]
+
+    def vocabulary(self) -> tuple[list[tuple[str, int]], int]:
+        # faq_article_vocab: an fts5vocab table over the index (migration 0003).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT term, doc, (SELECT COUNT(*) FROM faq_articlesearchdocument) "
+                "FROM faq_article_vocab"
+            )
+            rows = cursor.fetchall()
+        return [(term, doc) for term, doc, _total in rows], (rows[0][2] if rows else 0)
 
     def repair(self) -> None:
         with connection.cursor() as cursor:
@@ -544,23 +685,22 @@ class PostgreSQLBackend:
             WITH hits AS MATERIALIZED ({hits}),
             present AS (SELECT COUNT(DISTINCT concept) AS concepts FROM hits),
             eligible AS MATERIALIZED (
-                SELECT hits.id, COUNT(*) AS matched
+                SELECT hits.id, COUNT(*) AS covered
                 FROM hits JOIN {Article._meta.db_table} article ON article.id = hits.id
                 WHERE article.language = %s AND article.status = %s
                 GROUP BY hits.id
                 HAVING COUNT(*) * 100 >= (SELECT concepts FROM present) * %s
-                   AND COUNT(*) * 100 >= %s
             ),
             cutoff AS (
                 SELECT COALESCE(
-                    (SELECT matched FROM eligible ORDER BY matched DESC OFFSET %s LIMIT 1), 0
-                ) AS matched
+                    (SELECT covered FROM eligible ORDER BY covered DESC OFFSET %s LIMIT 1), 0
+                ) AS covered
             )
             SELECT eligible.id
             FROM eligible
             JOIN {documents} doc ON doc.article_id = eligible.id
-            WHERE eligible.matched >= (SELECT matched FROM cutoff)
-            ORDER BY eligible.matched DESC,
+            WHERE eligible.covered >= (SELECT covered FROM cutoff)
+            ORDER BY eligible.covered DESC,
                      ts_rank(%s::float4[], doc.vector, to_tsquery('simple', %s)) DESC,
                      eligible.id
             LIMIT %s
@@ -569,8 +709,7 @@ class PostgreSQLBackend:
             *expressions,
             language,
             Article.Status.PUBLISHED,
-            MIN_MATCH_PERCENT,
-            len(expressions) * MIN_MATCH_PERCENT_OF_ALL,
+            MIN_COVERAGE_PERCENT,
             limit - 1,
             self.weights,
             " | ".join(expressions),
@@ -579,6 +718,17 @@ class PostgreSQLBackend:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [row[0] for row in cursor.fetchall()]
+
+    def vocabulary(self) -> tuple[list[tuple[str, int]], int]:
+        table = ArticleSearchDocument._meta.db_table
+        with connection.cursor() as cursor:
+            # ts_stat reads every vector once: this runs once per worker and content change.
+            cursor.execute(
+                f"SELECT word, ndoc, (SELECT COUNT(*) FROM {table}) "
+                f"FROM ts_stat('SELECT vector FROM {table}')"
+            )
+            rows = cursor.fetchall()
+        return [(word, ndoc) for word, ndoc, _total in rows], (rows[0][2] if rows else 0)
 
     def repair(self) -> None:
         pass  # the column is generated from the row: it cannot disagree with it
@@ -634,6 +784,7 @@ def index_article(article: Article) -> None:
     ArticleSearchDocument.objects.update_or_create(
         article_id=article.pk, defaults=document_fields(article)
     )
+    _current_vocabulary.forget()
 
 
 def index_saved_article(sender: type[Article], instance: Article, **kwargs: Any) -> None:
@@ -659,6 +810,7 @@ def rebuild_index() -> int:
         ]
         ArticleSearchDocument.objects.bulk_create(documents, batch_size=500)
     search_backend.optimize()
+    _current_vocabulary.forget()
     return len(documents)
 
 
@@ -667,7 +819,7 @@ def rebuild_index() -> int:
 
 @cache
 def _fold_character(character: str) -> str:
-    folded = unicodedata.normalize("NFKC", character).casefold()
+    folded = to_simplified(unicodedata.normalize("NFKC", character).casefold())
     return folded if len(folded) == 1 else character
 
 
@@ -771,18 +923,85 @@ class SearchResult:
         return mark_safe(f"{before}{_render(body[start:end], marked[start:end])}{after}")  # noqa: S308
 
 
-def search(query: str, *, language: str, limit: int = 20) -> list[SearchResult]:
+@dataclass
+class SearchOutcome:
+    results: list[SearchResult]
+    # What was searched instead of the query as typed ("recieve" -> "receive"), or "".
+    corrected: str = ""
+
+
+def vocabulary() -> Vocabulary:
+    """The index's vocabulary, as this worker last read it (see faq.search_vocab)."""
+    return _current_vocabulary.get()
+
+
+_current_vocabulary = search_vocab.PerContentVersion(
+    lambda: search_vocab.load(backend().vocabulary())
+)
+
+
+def find(query: str, *, language: str, limit: int = 20, exact: bool = False) -> SearchOutcome:
     """The published articles in ``language`` that answer ``query``, best first.
 
     Any string is a valid query: what cannot be searched (punctuation, emoji, FTS syntax) is
-    dropped, and an empty or unsearchable query finds nothing.
+    dropped, and an empty or unsearchable query finds nothing. Unless ``exact``, what the
+    index cannot match is corrected first (see ``correct``), and the outcome says so.
     """
-    parsed = parse_query(query, language=language)
-    if not parsed.concepts or limit <= 0:
-        return []
+    if limit <= 0 or not normalize_query(query):
+        return SearchOutcome(results=[])
+    words = vocabulary()
+    parsed = parse_query(query, language=language, vocabulary=None if exact else words)
+    if not parsed.concepts:
+        return SearchOutcome(results=[], corrected=parsed.corrected)
     ids = backend().rank(parsed, language=language, limit=limit)
     if not ids:
-        return []
+        return SearchOutcome(results=[], corrected=parsed.corrected)
     articles = Article.objects.filter(pk__in=ids).select_related("category").defer("body")
     by_id = {article.pk: article for article in articles}
-    return [SearchResult(article=by_id[pk], query=parsed) for pk in ids if pk in by_id]
+    results = [SearchResult(article=by_id[pk], query=parsed) for pk in ids if pk in by_id]
+    return SearchOutcome(results=results, corrected=parsed.corrected)
+
+
+def search(query: str, *, language: str, limit: int = 20) -> list[SearchResult]:
+    """``find(query)``'s results: what other pages (the ticket form's suggestions) show."""
+    return find(query, language=language, limit=limit).results
+
+
+# --- Learned synonyms -------------------------------------------------------------------------
+
+
+def suggested_partner(article: Article) -> str:
+    """The word of ``article`` a customer's phrase most likely means: the first synonym its
+    title names (in the article's own words), else its first keyword, else its title."""
+    title = fold(article.title)
+    synonyms = _synonyms()
+    if synonyms.query_pattern is not None and (match := synonyms.query_pattern.search(title)):
+        return match.group()
+    keywords = [k.strip() for k in re.split(r"[,，、]", article.keywords) if k.strip()]
+    return keywords[0] if keywords else article.title
+
+
+def synonyms_changed(language: str, texts: Sequence[str]) -> int:
+    """Synonym groups changed (a suggestion accepted): this worker reads them again, the
+    others when they next check the content version, and the articles in ``language`` that
+    hold one of ``texts`` are re-indexed now. Returns how many were."""
+    from faq import pagecache
+
+    forget_synonyms()
+    _current_vocabulary.forget()
+    pagecache.bump_version()
+    transaction.on_commit(pagecache.bump_version)
+    holds = Q()
+    for text in texts:
+        for field_name in ("title", "keywords", "summary", "body"):
+            holds |= Q(**{f"{field_name}__icontains": text})
+    articles = Article.objects.filter(holds, language=language).only(
+        "id", "language", "title", "keywords", "summary", "body_html"
+    )
+    count = 0
+    for article in articles.iterator(chunk_size=500):
+        ArticleSearchDocument.objects.update_or_create(
+            article_id=article.pk, defaults=document_fields(article)
+        )
+        count += 1
+    return count

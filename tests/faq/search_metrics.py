@@ -20,6 +20,7 @@ class Case:
     language: str
     q: str
     expect: str
+    kind: str = "plain"  # how it was typed: pinyin, traditional, homophone, misspelling, ...
 
 
 @dataclass
@@ -37,8 +38,24 @@ class Report:
     def mrr(self) -> float:
         return self.reciprocal_ranks / self.cases if self.cases else 0.0
 
+    by_kind: dict[str, Report] = field(default_factory=dict)
+
     def __str__(self) -> str:
         return f"recall@3 {self.recall_at_3:.3f}, MRR {self.mrr:.3f} over {self.cases} queries"
+
+    def details(self) -> str:
+        lines = [str(self)]
+        lines += [f"  {kind:<20} {report}" for kind, report in sorted(self.by_kind.items())]
+        return "\n".join(lines)
+
+    def add(self, rank: int | None, miss: str) -> None:
+        self.cases += 1
+        if rank is not None:
+            self.reciprocal_ranks += 1 / rank
+        if rank is not None and rank <= 3:
+            self.found_in_3 += 1
+        else:
+            self.misses.append(miss)
 
 
 def load_cases() -> list[Case]:
@@ -51,11 +68,7 @@ def evaluate(cases: list[Case] | None = None) -> Report:
     for case in cases if cases is not None else load_cases():
         slugs = [result.slug for result in search(case.q, language=case.language, limit=DEPTH)]
         rank = slugs.index(case.expect) + 1 if case.expect in slugs else None
-        report.cases += 1
-        if rank is not None:
-            report.reciprocal_ranks += 1 / rank
-        if rank is not None and rank <= 3:
-            report.found_in_3 += 1
-        else:
-            report.misses.append(f"{case.q!r} -> {case.expect} at {rank}; got {slugs[:3]}")
+        miss = f"{case.q!r} -> {case.expect} at {rank}; got {slugs[:3]}"
+        report.add(rank, miss)
+        report.by_kind.setdefault(case.kind, Report()).add(rank, miss)
     return report

@@ -7,7 +7,8 @@ from tests.faq.search_metrics import evaluate, load_cases
 
 pytestmark = pytest.mark.django_db
 
-MIN_RECALL_AT_3 = 0.9
+MIN_RECALL_AT_3 = 0.95
+MIN_MRR = 0.85
 
 
 def test_the_evaluation_set_is_large_and_in_both_languages():
@@ -21,6 +22,12 @@ def test_customers_find_the_right_article_in_the_top_three(help_content):
     published = set(Article.objects.published().values_list("language", "slug"))
     assert {(case.language, case.expect) for case in load_cases()} <= published
     report = evaluate()
-    print(report)  # pytest -s shows the figures
-    assert report.recall_at_3 >= MIN_RECALL_AT_3, "\n".join([str(report), *report.misses])
-    assert report.mrr >= 0.8, str(report)
+    print(report.details())  # pytest -s shows the figures, by the way the queries were typed
+    assert report.recall_at_3 >= MIN_RECALL_AT_3, "\n".join([report.details(), *report.misses])
+    assert report.mrr >= MIN_MRR, "\n".join([report.details(), *report.misses])
+
+
+def test_the_evaluation_set_has_every_way_customers_type():
+    kinds = {case.kind for case in load_cases()}
+    typed = {"pinyin", "traditional", "homophone", "misspelling", "long-colloquial"}
+    assert typed | {"english-colloquial"} <= kinds
