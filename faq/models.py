@@ -14,11 +14,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from faq.rendering import render_markdown
 from wallet_support.db import choices_constraint
@@ -124,6 +126,32 @@ class ArticleQuerySet(models.QuerySet["Article"]):
     def about_security(self) -> ArticleQuerySet:
         return self.filter(category__slug=Category.SECURITY)
 
+    def due_for_publishing(self) -> ArticleQuerySet:
+        """Drafts whose scheduled time has come."""
+        return self.filter(
+            status=Article.Status.DRAFT, publish_at__isnull=False, publish_at__lte=timezone.now()
+        )
+
+    def needing_translation_update(self) -> ArticleQuerySet:
+        return self.filter(translation_outdated_since__isnull=False)
+
+    def not_updated_for(self, days: int) -> ArticleQuerySet:
+        return self.filter(updated_at__lt=timezone.now() - timedelta(days=days))
+
+    def most_not_helpful(self) -> ArticleQuerySet:
+        """Articles with "No" votes, most first, each with its comments (``no_comments``)."""
+        comments = models.Prefetch(
+            "feedback",
+            queryset=ArticleFeedback.objects.filter(helpful=False).exclude(comment=""),
+            to_attr="no_comments",
+        )
+        return (
+            self.with_feedback_counts()
+            .filter(Q(not_helpful_count__gt=0))  # a Q: django-stubs cannot see annotations
+            .order_by("-not_helpful_count", "slug", "language")
+            .prefetch_related(comments)
+        )
+
     def with_feedback_counts(self) -> ArticleQuerySet:
         return self.annotate(
             helpful_count=Count("feedback", filter=Q(feedback__helpful=True)),
@@ -180,10 +208,30 @@ class Article(models.Model):
         help_text="Checksum of the content as the loader last wrote it; a difference means "
         "a staff member has edited the article since.",
     )
+    # Set (by faq.services.article_save) when another language's version of this article
+    # changed while this one did not: a translator should look. Nullable, so adding it did
+    # not rewrite the table.
+    translation_outdated_since = models.DateTimeField(
+        _("translation needs update since"), null=True, blank=True, editable=False
+    )
+    publish_at = models.DateTimeField(
+        _("publish at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "To publish later, keep the status Draft and set the time: the article goes live "
+            "then. Leave empty and choose Published to publish now."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("last updated"), auto_now=True)
 
     objects = ArticleQuerySet.as_manager()
+    # A revision per save (admin, restore, loader): who, when, what. Derived and bookkeeping
+    # fields are left out, so a restore brings back content, not a stale checksum or flag.
+    history = HistoricalRecords(
+        excluded_fields=["body_html", "source_checksum", "translation_outdated_since"]
+    )
 
     class Meta:
         ordering = ["order", "id"]
@@ -206,6 +254,17 @@ class Article(models.Model):
     def get_absolute_url(self) -> str:
         with translation.override(self.language):
             return reverse("faq:article-detail", args=[self.slug])
+
+    def clean(self) -> None:
+        super().clean()
+        if (
+            self.status == self.Status.PUBLISHED
+            and self.publish_at
+            and (self.publish_at > timezone.now())
+        ):
+            raise ValidationError(
+                {"status": _("An article scheduled for later stays a draft until its time.")}
+            )
 
     @property
     def is_published(self) -> bool:
@@ -405,3 +464,83 @@ class SearchQuery(models.Model):
         if not isinstance(pk, int) or not isinstance(language, str) or not isinstance(query, str):
             return None
         return pk, language, query
+
+
+class SynonymSuggestionStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for a decision")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+
+
+class SynonymSuggestionQuerySet(models.QuerySet["SynonymSuggestion"]):
+    def pending(self) -> SynonymSuggestionQuerySet:
+        return self.filter(status=SynonymSuggestionStatus.PENDING)
+
+    def accepted(self) -> SynonymSuggestionQuerySet:
+        return self.filter(status=SynonymSuggestionStatus.ACCEPTED)
+
+
+class SynonymSuggestion(models.Model):
+    """Words customers use that the help content lacks, learned from the search log.
+
+    A search that found nothing, or whose results the customer did not open, followed in the
+    same visit by opening an article suggests that the customer's words mean that article's
+    subject. A lead who agrees accepts it: the phrase then joins the synonym group of
+    ``joins`` (a word of the article), or makes a new group with it, at once.
+    """
+
+    Status = SynonymSuggestionStatus
+
+    phrase = models.CharField(_("customers' words"), max_length=SearchQuery.MAX_LENGTH)
+    language = models.CharField(_("language"), max_length=8, choices=Language)
+    article = models.ForeignKey(
+        Article,
+        on_delete=models.CASCADE,
+        related_name="synonym_suggestions",
+        verbose_name=_("article opened"),
+    )
+    joins = models.CharField(
+        _("means the same as"),
+        max_length=100,
+        help_text=_(
+            "A word of the help content that means the same. If it belongs to a synonym "
+            "group, the customers' words join that group; otherwise the two form a new one."
+        ),
+    )
+    times = models.PositiveIntegerField(_("times seen"), default=1)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last seen"), auto_now=True)
+
+    objects = SynonymSuggestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-times", "-updated_at"]
+        verbose_name = _("synonym suggestion")
+        verbose_name_plural = _("synonym suggestions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phrase", "language", "article"], name="one_suggestion_per_pair"
+            ),
+            choices_constraint("status", SynonymSuggestionStatus, "synonym_suggestion_status"),
+            choices_constraint("language", Language, "synonym_suggestion_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phrase} = {self.joins}"
+
+    def clean(self) -> None:
+        from faq.search import tokenize  # faq.search reads these models
+
+        if not tokenize(self.joins):
+            raise ValidationError({"joins": _("Name a word of the help content.")})

@@ -8,10 +8,20 @@ from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from faq.models import Article, ArticleFeedback, SearchQuery, redact_query
+from faq.models import (
+    Article,
+    ArticleFeedback,
+    ArticleQuerySet,
+    SearchQuery,
+    SynonymSuggestion,
+    redact_query,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,6 +48,9 @@ def anonymous_visitor_id(ip: str, article_id: int, day: date) -> str:
 
 
 __all__ = [
+    "article_save",
+    "article_translations_confirm",
+    "articles_publish_due",
     "deflection_record",
     "feedback_record",
     "search_log_mark_opened",
@@ -114,3 +127,127 @@ def deflection_record(*, article: Article) -> None:
     from tickets.models import Deflection  # tickets depends on faq, not the other way round
 
     _analytics(lambda: Deflection.objects.create(article=article), None, "deflection")
+
+
+def synonym_suggestion_record(*, token: str, language: str, slug: str, max_age: int) -> None:
+    """The visit's last search (``token``) was followed by opening article ``slug`` instead of
+    one of its results: count the pair as a synonym suggestion for staff."""
+    previous = SearchQuery.read_token(token, max_age=max_age)
+    if previous is None or previous[1] != language:
+        return
+    _analytics(lambda: _synonym_suggestion_write(previous[0], language, slug), None, "synonym")
+
+
+def _synonym_suggestion_write(search_id: int, language: str, slug: str) -> None:
+    from django.db.models import F
+
+    from faq.search import suggested_partner
+
+    searched = SearchQuery.objects.filter(pk=search_id, opened_slug="").first()
+    article = Article.objects.published().filter(language=language, slug=slug).first()
+    if searched is None or article is None or "[" in searched.query:
+        return  # a result was opened after all; or the query held masked personal data
+    updated = SynonymSuggestion.objects.filter(
+        phrase=searched.query, language=language, article=article
+    ).update(times=F("times") + 1)
+    if not updated:
+        SynonymSuggestion.objects.create(
+            phrase=searched.query,
+            language=language,
+            article=article,
+            joins=suggested_partner(article)[:100],
+        )
+
+
+def synonym_suggestion_decide(
+    *, suggestion_id: int, accept: bool, by: AbstractBaseUser | AnonymousUser
+) -> SynonymSuggestion:
+    """A lead accepts (or rejects) a pending suggestion. Accepted, its phrase joins the
+    synonym group of ``joins`` at once, and the articles holding either are re-indexed."""
+    with transaction.atomic():
+        suggestion = SynonymSuggestion.objects.select_for_update().get(pk=suggestion_id)
+        if suggestion.status != SynonymSuggestion.Status.PENDING:
+            return suggestion  # a colleague decided first: theirs stands
+        suggestion.status = (
+            SynonymSuggestion.Status.ACCEPTED if accept else SynonymSuggestion.Status.REJECTED
+        )
+        suggestion.decided_by = by if isinstance(by, AbstractBaseUser) else None  # type: ignore[assignment]
+        suggestion.decided_at = timezone.now()
+        suggestion.full_clean()
+        suggestion.save()
+        if accept:
+            _synonyms_changed(suggestion, [suggestion.phrase, suggestion.joins])
+    return suggestion
+
+
+def synonym_suggestion_update(*, suggestion: SynonymSuggestion, joins: str) -> SynonymSuggestion:
+    """Change what a suggestion means the same as; an accepted one moves its group now."""
+    with transaction.atomic():
+        current = SynonymSuggestion.objects.select_for_update().get(pk=suggestion.pk)
+        before = current.joins
+        current.joins = joins.strip()
+        current.full_clean()  # "means the same as" must hold a word search can find
+        current.save(update_fields=["joins"])
+        if current.status == SynonymSuggestion.Status.ACCEPTED:
+            _synonyms_changed(current, [current.phrase, before, current.joins])
+    return current
+
+
+def _synonyms_changed(suggestion: SynonymSuggestion, texts: list[str]) -> None:
+    from faq.search import synonyms_changed
+
+    synonyms_changed(suggestion.language, texts)
+
+
+# What a translator translates; keywords, order and the like are each language's own.
+TRANSLATED_FIELDS = ("title", "summary", "body")
+
+
+def article_save(*, article: Article) -> Article:
+    """Save one language version of an article, keeping the translation flags right.
+
+    Its text changed while it was up to date: the other languages' versions now lag behind
+    and are flagged. Its text changed while it was flagged: this is the translator catching
+    up, so its own flag goes and nothing else is flagged.
+    """
+    with transaction.atomic():
+        before = (
+            Article.objects.select_for_update()
+            .filter(pk=article.pk)
+            .values(*TRANSLATED_FIELDS, "translation_outdated_since")
+            .first()
+            if article.pk
+            else None
+        )
+        changed = before is not None and any(
+            before[field] != getattr(article, field) for field in TRANSLATED_FIELDS
+        )
+        was_outdated = before is not None and before["translation_outdated_since"] is not None
+        if changed:
+            article.translation_outdated_since = None
+        article.save()
+        if changed and not was_outdated:
+            # update(): a flag is for staff only; it must not touch updated_at or the pages.
+            Article.objects.filter(
+                slug=article.slug, translation_outdated_since__isnull=True
+            ).exclude(pk=article.pk).update(translation_outdated_since=timezone.now())
+    return article
+
+
+def article_translations_confirm(*, articles: ArticleQuerySet) -> int:
+    """A translator checked these versions and they still say what the other language says."""
+    return articles.needing_translation_update().update(translation_outdated_since=None)
+
+
+def articles_publish_due() -> list[Article]:
+    """Publish the drafts whose scheduled time has come (cron runs this every minute)."""
+    published = []
+    for article in Article.objects.due_for_publishing():
+        with transaction.atomic():
+            # Locked and checked again: two runs at once publish each article once.
+            current = Article.objects.select_for_update().due_for_publishing().filter(pk=article.pk)
+            if not current.exists():
+                continue
+            article.status = Article.Status.PUBLISHED
+            published.append(article_save(article=article))
+    return published

@@ -39,3 +39,30 @@ def test_saving_an_article_stores_sanitized_html(category):
     article = ArticleFactory.create(category=category, body="Hello <script>x()</script> **world**")
     assert "<strong>world</strong>" in article.body_html
     assert "<script" not in article.body_html
+
+
+def test_placeholders_show_the_support_settings(settings):
+    settings.SUPPORT_HOTLINE = "+86 400-123-4567"
+    settings.SUPPORT_HOURS = "08:30–20:00"
+    settings.TICKETS_FIRST_RESPONSE_HOURS = 12
+    html = render_markdown(
+        "Call [{hotline}](tel:{hotline_tel}) daily {support_hours}; "
+        "we reply within {first_reply_hours} hours.",
+        language="en",
+    )
+    assert '<a href="tel:+864001234567"' in html and "+86 400-123-4567</a>" in html
+    assert "daily 08:30–20:00" in html and "within 12 hours" in html
+    assert "{" not in html
+
+
+def test_braces_that_are_not_placeholders_are_left_alone():
+    assert "{nothing}" in render_markdown("A {nothing} here", language="en")
+
+
+def test_tables_render_and_are_sanitized():
+    html = render_markdown(
+        "| method | fee |\n|---|---|\n| card | <b onclick=x()>shown</b> in the app |",
+        language="en",
+    )
+    assert "<table>" in html and "<th>method</th>" in html and "<td>" in html
+    assert "onclick" not in html and "<b" not in html

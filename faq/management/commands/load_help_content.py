@@ -4,6 +4,9 @@ Idempotent: run it twice and nothing doubles. An article a staff member has edit
 admin since the last load is left alone unless --force is given: the loader remembers a
 checksum of what it wrote and compares it with what is in the database now.
 
+Settings placeholders in the bodies (``{support_hours}``, see faq.rendering) are checked
+here, so a typo fails the load instead of reaching customers in braces.
+
 The search index follows each article save by itself; the loader rebuilds it at the end
 because faq/content/synonyms.toml, which the index depends on, may have changed too.
 """
@@ -16,7 +19,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from faq.models import Article, Category, Language, SecurityNotice
+from faq.rendering import PLACEHOLDER, unknown_placeholders
 from faq.search import rebuild_index
+from faq.services import article_save
 
 CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 
@@ -114,6 +119,13 @@ class Command(BaseCommand):
             if language not in data:
                 raise CommandError(f"{path}: no [{language}] version")
             version = data[language]
+            if unknown := unknown_placeholders(version["body"]):
+                raise CommandError(
+                    f"{path} [{language}]: unknown placeholder(s) {', '.join(unknown)}"
+                )
+            # Titles and summaries are shown as typed (lists, search results, meta tags).
+            if PLACEHOLDER.search(version["title"] + version["summary"]):
+                raise CommandError(f"{path} [{language}]: placeholders work in the body only")
             wanted = {
                 "category": category,
                 "title": version["title"],
@@ -142,5 +154,6 @@ class Command(BaseCommand):
                     continue
                 outcomes.append("updated")
             article.source_checksum = article.content_checksum()
-            article.save()
+            # The service, not save(): a file that changes one language flags the other.
+            article_save(article=article)
         return outcomes
