@@ -18,6 +18,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("faq.urls")),
     path("tickets/", include("tickets.urls")),
+    path("", include("tickets.protection_urls")),
     prefix_default_language=True,
 )
 

@@ -1,0 +1,249 @@
+""" "Is this really OK Wallet?" (tickets/channels.py) and the emergency lane."""
+
+import pytest
+from django.core import mail
+
+from tests.helpers import en, zh
+from tickets.channels import Verdict, check, classify
+from tickets.models import Priority, Ticket, Topic
+from tickets.protection_models import ChannelKind, OfficialChannel, ReportedContact
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def our_channels(settings):
+    settings.SUPPORT_HOTLINE = "400-000-0000"
+    settings.SUPPORT_EMAIL = "support@okwallet.example"
+    settings.DEFAULT_FROM_EMAIL = "OK Wallet Support <noreply@okwallet.example>"
+    settings.SITE_URL = "https://help.okwallet.example"
+    settings.SUPPORT_WECHAT = "OKWallet"
+    settings.SUPPORT_WEIBO = "@OK钱包"
+
+
+# --- Normalisation: what impostors change, and what does not matter -------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["400-000-0000", "4000000000", "400 000 0000", "+86 400 000 0000", "0086-400-000-0000",
+     "４００－０００－００００", "4OO-OOO-OOOO", "(400) 000 0000"],
+)  # fmt: skip
+def test_the_hotline_is_official_however_it_is_written(typed):
+    result = check(typed, "en")
+    assert result.verdict == Verdict.OFFICIAL and result.official is not None
+    assert result.official.value == "400-000-0000"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["okwallet.example", "https://okwallet.example/", "WWW.OKWALLET.EXAMPLE",
+     "https://help.okwallet.example/en/articles/x/", "ｏｋｗａｌｌｅｔ．ｅｘａｍｐｌｅ"],
+)  # fmt: skip
+def test_our_domain_and_its_sub_domains_are_official(typed):
+    assert check(typed, "en").verdict == Verdict.OFFICIAL
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["okwallet.example.evil.cn", "https://okwallet.example@evil.cn/login", "okwa11et.example",
+     "0kwallet.example", "оkwallet.example", "okwallet-example.com", "help-okwallet.example.cn"],
+)  # fmt: skip
+def test_look_alike_domains_are_not_official_and_are_called_imitations(typed):
+    result = check(typed, "en")
+    assert result.verdict == Verdict.NOT_OFFICIAL
+    assert result.imitates is not None, typed
+
+
+def test_an_unrelated_domain_is_not_official_and_not_an_imitation():
+    result = check("example.org", "en")
+    assert (result.verdict, result.imitates) == (Verdict.NOT_OFFICIAL, None)
+
+
+@pytest.mark.parametrize(
+    "typed,verdict",
+    [
+        ("support@okwallet.example", Verdict.OFFICIAL),
+        ("OK Wallet <noreply@okwallet.example>", Verdict.OFFICIAL),
+        ("Support@OKWallet.Example", Verdict.OFFICIAL),
+        ("support@okwallet.example.cn", Verdict.NOT_OFFICIAL),
+        ("okwallet.support@gmail.com", Verdict.NOT_OFFICIAL),
+    ],
+)
+def test_email_senders(typed, verdict):
+    assert check(typed, "en").verdict == verdict
+
+
+@pytest.mark.parametrize(
+    "typed,verdict,imitation",
+    [
+        ("OKWallet", Verdict.OFFICIAL, False),
+        ("@okwallet", Verdict.OFFICIAL, False),
+        ("@OK钱包", Verdict.OFFICIAL, False),
+        ("OKWallet客服", Verdict.NOT_OFFICIAL, True),
+        ("0KWa11et", Verdict.NOT_OFFICIAL, True),
+        ("Alipay", Verdict.NOT_OFFICIAL, False),
+    ],
+)
+def test_handles_and_app_names(typed, verdict, imitation):
+    result = check(typed, "en")
+    assert result.verdict == verdict
+    assert (result.imitates is not None) == imitation
+
+
+def test_a_number_one_digit_away_from_the_hotline_is_an_imitation():
+    result = check("400-000-0001", "en")
+    assert result.verdict == Verdict.NOT_OFFICIAL and result.imitates is not None
+    assert check("138 0013 8000", "en").imitates is None
+
+
+def test_mobile_numbers_with_or_without_the_country_code_are_the_same():
+    assert classify("+86 138-0013-8000") == classify("13800138000") == (
+        ChannelKind.PHONE, "13800138000",
+    )  # fmt: skip
+
+
+# --- The registry staff keep, and reports --------------------------------------------------
+
+
+def test_a_channel_staff_add_is_official_and_counts_its_checks():
+    channel = OfficialChannel.objects.create(
+        kind=ChannelKind.PHONE,
+        value="95188-1",
+        normalised=classify("95188-1")[1],
+        description_zh_hans="信用卡中心",
+        description_en="the credit card centre",
+    )
+    result = check("951881", "zh-hans")
+    assert result.verdict == Verdict.OFFICIAL and result.official is not None
+    assert result.official.description == "信用卡中心"
+    channel.refresh_from_db()
+    assert channel.check_count == 1
+
+
+def test_a_confirmed_report_warns_everyone_who_checks_it_later(client):
+    client.post(
+        en("protection:verify-report"),
+        {"reported": "+86 170 1234 5678", "what_happened": "Said my account is frozen"},
+    )
+    contact = ReportedContact.objects.get()
+    assert (contact.kind, contact.normalised, contact.report_count) == ("phone", "17012345678", 1)
+    assert check("17012345678", "en").verdict == Verdict.NOT_OFFICIAL  # not confirmed yet
+    ReportedContact.objects.filter(pk=contact.pk).update(confirmed_scam=True)  # staff confirm
+    response = client.get(en("protection:verify"), {"q": "170-1234-5678"})
+    assert 'data-verdict="reported-scam"' in response.content.decode()
+    contact.refresh_from_db()
+    assert contact.check_count == 2
+
+
+# --- The pages ------------------------------------------------------------------------------
+
+
+def test_the_checker_works_as_a_plain_get_in_both_languages(client):
+    html = client.get(zh("protection:verify"), {"q": "okwallet.example.evil.cn"}).content.decode()
+    assert 'data-verdict="not-official"' in html
+    assert "这不是我们的渠道" in html
+    html = client.get(en("protection:verify"), {"q": "400 000 0000"}).content.decode()
+    assert 'data-verdict="official"' in html and "our customer service hotline" in html
+    assert "Report it to us" not in html  # nothing to report about our own number
+
+
+def test_an_empty_check_gets_an_error_next_to_the_field(client):
+    html = client.get(en("protection:verify"), {"q": ""}).content.decode()
+    assert "Paste what contacted you, then check it." in html
+    assert "data-verdict" not in html
+
+
+def test_a_report_files_an_urgent_security_ticket_with_the_value_masked(client):
+    response = client.post(
+        en("protection:verify-report"),
+        {
+            "reported": "www.okwallet-refund.cn",
+            "what_happened": "They asked for my card 4111 1111 1111 1111 to refund me",
+            "email": "li@example.com",
+        },
+    )
+    assert response.status_code == 302
+    ticket = Ticket.objects.get()
+    assert (ticket.priority, ticket.topic) == (Priority.URGENT, Topic.SECURITY)
+    assert "okwallet-refund.cn" in ticket.subject
+    assert "4111 1111 1111 1111" not in ticket.description
+    page = client.get(response["Location"]).content.decode()
+    assert ticket.reference in page  # "your report has reached our security team"
+
+
+def test_a_report_needs_no_email_and_sends_none(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(
+            en("protection:verify-report"),
+            {"reported": "fake-okwallet", "what_happened": "A fake app"},
+        )
+    assert Ticket.objects.get().email == ""
+    assert callbacks == []  # no confirmation to nobody
+
+
+def test_reports_are_rate_limited_like_the_other_forms(client, settings):
+    settings.TICKETS_RATE_PER_IP = "2/3600"
+    data = {"reported": "evil.cn", "what_happened": "phishing"}
+    for _ in range(2):
+        assert client.post(en("protection:verify-report"), data).status_code == 302
+    refused = client.post(en("protection:verify-report"), data)
+    assert refused.status_code == 429 and "phishing</textarea>" in refused.content.decode()
+    assert Ticket.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_emergency_form_files_an_urgent_ticket_and_alerts_security_at_once(
+    client, settings, run_tasks
+):
+    settings.SECURITY_ALERT_EMAILS = ["security@okwallet.example"]
+    response = client.post(
+        en("protection:emergency"),
+        {"what_happened": "Someone moved 3000 yuan out", "when": "today 14:00",
+         "phone": "138 0013 8000", "email": ""},
+    )  # fmt: skip
+    assert response["Location"] == en("tickets:submitted")
+    ticket = Ticket.objects.get()
+    assert (ticket.priority, ticket.topic, ticket.phone) == ("urgent", "security", "138 0013 8000")
+    run_tasks()
+    alert = next(m for m in mail.outbox if m.to == ["security@okwallet.example"])
+    assert ticket.reference in alert.subject and "138 0013 8000" in alert.body
+    assert "today 14:00" in alert.body
+
+
+def test_the_emergency_form_needs_a_way_to_reach_the_customer(client):
+    html = client.post(
+        en("protection:emergency"), {"what_happened": "hacked", "phone": "", "email": ""}
+    ).content.decode()
+    assert "Give a phone number or an e-mail address, so that we can reach you." in html
+    assert "hacked</textarea>" in html and not Ticket.objects.exists()
+
+
+def test_the_emergency_page_says_whether_the_hotline_answers_now(client, settings):
+    settings.SUPPORT_HOURS = "00:00–24:00"
+    assert "The hotline is answering now" in client.get(en("protection:emergency")).content.decode()
+    settings.SUPPORT_HOURS = "00:00–00:00"
+    html = client.get(en("protection:emergency")).content.decode()
+    assert "The hotline is closed now" in html and "It opens again at" in html
+    assert 'href="tel:4000000000"' in html
+
+
+@pytest.mark.parametrize(
+    "query,link",
+    [("账户被盗了怎么办", "emergency"), ("帳戶被盜", "emergency"), ("account hacked", "emergency"),
+     ("接到假客服电话", "verify"), ("is this a scam", "verify")],
+)  # fmt: skip
+def test_searches_about_theft_or_impostors_offer_the_right_lane_first(client, query, link):
+    html = client.get(zh("faq:search"), {"q": query}).content.decode()
+    assert f'href="{zh(f"protection:{link}")}"' in html.split('id="search-results"', 1)[1]
+
+
+def test_an_ordinary_search_offers_neither(client):
+    html = client.get(zh("faq:search"), {"q": "提现多久到账"}).content.decode()
+    assert "urgent-help" not in html
+
+
+def test_the_home_page_and_the_security_page_lead_to_both_lanes(client):
+    for page in ("faq:home", "faq:security"):
+        html = client.get(zh(page)).content.decode()
+        assert zh("protection:emergency") in html and zh("protection:verify") in html

@@ -1,0 +1,252 @@
+""" "Is this really OK Wallet?": what a customer pastes (a phone number, a web address, an e-mail
+sender, a WeChat or Weibo handle, an app name) compared with our official channels and with the
+contacts other customers reported.
+
+Impostors count on small differences: +86 in front, full-width digits, `www.`, a sub-domain
+that starts with our name (okwallet.example.evil.cn), 0 for O, 1 for l, Cyrillic letters that
+look Latin. So both sides are normalised the same way before they are compared, and a value
+that only *looks* like ours is said to be an imitation, which is worse than unknown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from email.utils import parseaddr
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from tickets.protection_models import ChannelKind, OfficialChannel, ReportedContact
+
+
+class Verdict(StrEnum):
+    OFFICIAL = "official"
+    NOT_OFFICIAL = "not-official"
+    REPORTED_SCAM = "reported-scam"
+
+
+# Letters of other scripts drawn like Latin ones, and digits drawn like letters: a skeleton
+# maps each to one shape, so okwa11et, оkwallet (Cyrillic о) and 0kwallet meet okwallet.
+_LOOK_ALIKE = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
+        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "l", "ї": "l", "ј": "j",
+        "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l", "ɡ": "g",
+        # Greek
+        "α": "a", "β": "b", "ε": "e", "ι": "l", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+        "τ": "t", "υ": "u", "χ": "x",
+        # Digits and letters people (and fonts) confuse
+        "0": "o", "1": "l", "i": "l", "|": "l", "!": "l", "5": "s", "$": "s", "@": "a",
+    }
+)  # fmt: skip
+_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
+_PHONE_SHAPE = re.compile(r"[\d\s\-+().oil]{6,}")
+_DOMAIN_SHAPE = re.compile(r"^[^\s/@]+\.[^\s/@.]{2,}(?:[/:?#].*)?$")
+
+
+def _text(raw: str) -> str:
+    """Full-width forms folded (ＯＫ１２３ is OK123), case folded, invisible characters gone."""
+    return _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", raw)).casefold().strip()
+
+
+def skeleton(value: str) -> str:
+    shape = value.translate(_LOOK_ALIKE)
+    return shape.replace("rn", "m").replace("vv", "w")
+
+
+def _host(text: str) -> str:
+    address = text if "://" in text else f"//{text}"
+    try:
+        host = urlsplit(address).hostname or ""
+    except ValueError:
+        return ""
+    labels = []
+    for label in host.rstrip(".").split("."):
+        if label.startswith("xn--"):  # punycode: the letters the browser shows
+            with contextlib.suppress(UnicodeError):  # not valid punycode: kept as written
+                label = label.encode("ascii").decode("idna")
+        labels.append(label)
+    host = ".".join(labels)
+    return host.removeprefix("www.")
+
+
+def _phone_digits(text: str) -> str:
+    digits = re.sub(r"\D", "", text.replace("o", "0").replace("l", "1").replace("i", "1"))
+    # +86 or 0086 before a mobile number or a 400/800 line is the same number.
+    for prefix in ("0086", "86"):
+        rest = digits.removeprefix(prefix)
+        if rest != digits and len(rest) in {10, 11} and rest[0] in "148":
+            return rest
+    return digits
+
+
+def classify(raw: str) -> tuple[str, str]:
+    """(kind, normalised value) of what the customer pasted."""
+    text = _text(raw)
+    name, address = parseaddr(text)
+    # https://okwallet.example@evil.cn/ is a web address (of evil.cn), not an e-mail sender.
+    if "://" not in text and "@" in address and "." in address.rsplit("@", 1)[1]:
+        local, domain = address.rsplit("@", 1)
+        return ChannelKind.EMAIL, f"{local}@{_host(domain)}"
+    # 4OO-OOO-OOOO is a phone number written with letters: digits and look-alikes count.
+    if (
+        _PHONE_SHAPE.fullmatch(text)
+        and any(ch.isdigit() for ch in text)
+        and sum(ch.isdigit() or ch in "oil" for ch in text) >= 6
+    ):
+        return ChannelKind.PHONE, _phone_digits(text)
+    if "://" in text or text.startswith("www.") or _DOMAIN_SHAPE.match(text):
+        host = _host(text)
+        if host:
+            return ChannelKind.WEB, host
+    return ChannelKind.HANDLE, re.sub(r"\s+", "", text).lstrip("@")
+
+
+@dataclass(frozen=True)
+class Official:
+    kind: str
+    normalised: str
+    value: str
+    description: str
+    row_id: int | None = None
+
+
+def _domain_of(address: str) -> str:
+    return parseaddr(address)[1].rsplit("@", 1)[-1]
+
+
+def _settings_channels() -> list[Official]:
+    """The channels the settings name: official without anyone entering them."""
+    site_host = urlsplit(settings.SITE_URL).hostname or ""
+    sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    found = [
+        (settings.SUPPORT_HOTLINE, _("our customer service hotline")),
+        (settings.SUPPORT_EMAIL, _("our customer service e-mail address")),
+        (sender, _("the address our e-mails are sent from")),
+        (_domain_of(settings.SUPPORT_EMAIL), _("our website")),
+        (site_host, _("this help centre")),
+        (settings.SUPPORT_WECHAT, _("our official WeChat account")),
+        (settings.SUPPORT_WEIBO, _("our official Weibo account")),
+    ]
+    channels = []
+    for value, description in found:
+        if value and value not in {"localhost", "127.0.0.1"} and not value.endswith("@localhost"):
+            kind, normalised = classify(value)
+            channels.append(Official(kind, normalised, value, str(description)))
+    return channels
+
+
+def official_channels(language: str) -> list[Official]:
+    rows = [
+        Official(
+            row.kind,
+            row.normalised,
+            row.value,
+            row.description_en if language.startswith("en") else row.description_zh_hans,
+            row.pk,
+        )
+        for row in OfficialChannel.objects.all()
+    ]
+    return [*_settings_channels(), *rows]
+
+
+def _is_under(host: str, domain: str) -> bool:
+    return host == domain or host.endswith(f".{domain}")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    verdict: Verdict
+    kind: str
+    normalised: str
+    official: Official | None = None
+    imitates: Official | None = None
+    reports: int = 0
+
+
+def _matches(kind: str, value: str, channel: Official) -> bool:
+    if kind == ChannelKind.WEB:
+        domains = [channel.normalised] if channel.kind == ChannelKind.WEB else []
+        return any(_is_under(value, domain) for domain in domains)
+    if kind == ChannelKind.EMAIL:
+        if channel.kind == ChannelKind.EMAIL:
+            return value == channel.normalised
+        # Any address of our own domain (a forged one fails the mail provider's checks).
+        return channel.kind == ChannelKind.WEB and _is_under(
+            value.rsplit("@", 1)[1], channel.normalised
+        )
+    return kind == channel.kind and value == channel.normalised
+
+
+def _imitates(kind: str, value: str, channel: Official, seen: str) -> bool:
+    """Looks like one of ours without being it: a look-alike or our name inside another.
+    `seen` is the whole text as pasted: https://okwallet.example@evil.cn/ shows our name
+    where the browser ignores it."""
+    if kind == ChannelKind.PHONE:
+        ours = channel.normalised
+        return (
+            channel.kind == ChannelKind.PHONE
+            and len(value) == len(ours)
+            and sum(a != b for a, b in zip(value, ours, strict=True)) == 1
+        )
+    if channel.kind not in {ChannelKind.WEB, ChannelKind.HANDLE, ChannelKind.EMAIL}:
+        return False
+    ours = (
+        channel.normalised.rsplit("@", 1)[-1]
+        if channel.kind == ChannelKind.EMAIL
+        else channel.normalised
+    )
+    theirs = value.rsplit("@", 1)[-1] if kind == ChannelKind.EMAIL else seen
+    # The name before the top-level domain: "okwallet" of okwallet.example.
+    name = skeleton(ours.split(".")[0] if "." in ours else ours)
+    return len(name) >= 4 and name in skeleton(theirs)
+
+
+def check(raw: str, language: str) -> CheckResult:
+    """The verdict on one pasted value; counts the check on the row it matched."""
+    kind, normalised = classify(raw)
+    reported = ReportedContact.objects.filter(kind=kind, normalised=normalised).first()
+    if reported is not None:
+        ReportedContact.objects.filter(pk=reported.pk).update(check_count=F("check_count") + 1)
+        if reported.confirmed_scam:
+            return CheckResult(
+                Verdict.REPORTED_SCAM, kind, normalised, reports=reported.report_count
+            )
+    channels = official_channels(language)
+    for channel in channels:
+        if _matches(kind, normalised, channel):
+            if channel.row_id is not None:
+                OfficialChannel.objects.filter(pk=channel.row_id).update(
+                    check_count=F("check_count") + 1
+                )
+            return CheckResult(Verdict.OFFICIAL, kind, normalised, official=channel)
+    seen = _text(raw)
+    imitated = next((c for c in channels if _imitates(kind, normalised, c, seen)), None)
+    return CheckResult(
+        Verdict.NOT_OFFICIAL,
+        kind,
+        normalised,
+        imitates=imitated,
+        reports=reported.report_count if reported else 0,
+    )
+
+
+def official_channel_save(channel: OfficialChannel) -> OfficialChannel:
+    """Store a channel staff entered, normalised as what customers paste will be."""
+    kind, normalised = classify(channel.value)
+    channel.normalised = normalised
+    if kind != channel.kind and not (
+        kind == ChannelKind.HANDLE and channel.kind == ChannelKind.PHONE
+    ):
+        # The value tells its kind better than the menu chosen in a hurry (a domain chosen as
+        # "handle" would never match a web address).
+        channel.kind = kind
+    channel.save()
+    return channel
