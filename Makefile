@@ -32,6 +32,7 @@ run: install messages
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
 	$(DEV_ENV) $(PY) manage.py createcachetable
 	$(DEV_ENV) $(PY) manage.py load_help_content
+	$(DEV_ENV) $(PY) manage.py load_macros
 	@# The task worker sends e-mail (to the console in development); it stops with the server.
 	$(DEV_ENV) $(PY) manage.py mail_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \

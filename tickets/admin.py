@@ -13,29 +13,35 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from tickets import console, history, presence, services
+from tickets import console, history, macros, presence, services
 from tickets.models import (
     PRIORITY_RANK,
     QUEUE_ORDER,
-    CannedReply,
     Deflection,
+    Kind,
+    Macro,
+    MacroQuerySet,
     Priority,
     Status,
+    Tag,
     Ticket,
     TicketQuerySet,
+    Topic,
 )
 from tickets.roles import chat_agents
 from wallet_support.admin_filters import YesNoFilter
@@ -58,6 +64,49 @@ class TicketActionForm(ActionForm):
     status = forms.ChoiceField(
         choices=[("", "—"), *Status.choices], required=False, label=_("Status")
     )
+    # The tags the queue's filter has already read (one query for both): see _queue_tags.
+    tag = forms.TypedChoiceField(
+        choices=lambda: [("", "—"), *((tag.pk, tag.name) for tag in _queue_tags())],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label=_("Tag"),
+    )
+    into = forms.CharField(
+        required=False,
+        max_length=20,
+        label=_("Merge into (reference)"),
+        widget=forms.TextInput(attrs={"placeholder": "OK-XXXX-XXXX", "size": 14}),
+    )
+
+
+# The staff-defined tags, read once per queue page by TagFilter and shared with the action
+# form's tag menu (the ModelAdmin is shared by every thread: a ContextVar, not an attribute).
+_tags_of_request: ContextVar[list[Tag] | None] = ContextVar("tags_of_request", default=None)
+
+
+def _queue_tags() -> list[Tag]:
+    tags = _tags_of_request.get()
+    if tags is None:
+        tags = list(Tag.objects.all())
+        _tags_of_request.set(tags)
+    return tags
+
+
+class TagFilter(admin.SimpleListFilter):
+    title = _("tag")
+    parameter_name = "tag"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, Any]]:
+        return [(str(tag.pk), tag.name) for tag in _queue_tags()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        value = self.value()
+        if value and value.isdecimal():
+            return queryset.filter(tags__pk=int(value))
+        return queryset
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -111,18 +160,20 @@ class OverdueFilter(YesNoFilter):
         return queryset.filter(pk__in=overdue) if yes else queryset.exclude(pk__in=overdue)
 
 
-class CannedReplySelect(forms.Select):
-    """Each option carries its text, filled in for this ticket, for the insert script."""
+class MacroSelect(forms.Select):
+    """Each option carries its text, filled in for this ticket, and what it does, for the
+    script that inserts it and finds it as the agent types "/" in the reply box."""
 
-    def __init__(self, *args: Any, texts: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, data: dict[str, dict[str, str]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.texts = texts or {}
+        self.data = data or {}
 
     def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         option = super().create_option(name, value, *args, **kwargs)
-        text = self.texts.get(str(value))
-        if text is not None:
-            option["attrs"]["data-text"] = text
+        for key, item in self.data.get(str(value), {}).items():
+            option["attrs"][f"data-{key}"] = item
         return option
 
 
@@ -151,7 +202,25 @@ _FIELD_OF_SERVICE_ERROR = {
     "assignee": "assignee",
     "reply": "reply",
     "status_after": "status_after_reply",
+    "kind": "kind",
+    "topic": "topic",
+    "rating": None,
 }
+
+
+def _class_token(ticket: Ticket, tag_ids: list[int]) -> str:
+    """The kind, topic and tags the page showed: a change is what differs from these."""
+    return f"{ticket.kind}:{ticket.topic}:{','.join(str(pk) for pk in sorted(tag_ids))}"
+
+
+def _read_class(token: str) -> tuple[str, str, set[int]] | None:
+    parts = token.split(":")
+    if len(parts) != 3 or parts[0] not in Kind.values or parts[1] not in Topic.values:
+        return None
+    ids = parts[2].split(",") if parts[2] else []
+    if not all(re.fullmatch(r"[0-9]{1,12}", pk) for pk in ids):
+        return None
+    return parts[0], parts[1], {int(pk) for pk in ids}
 
 
 class TicketAdminForm(forms.ModelForm[Ticket]):
@@ -175,15 +244,18 @@ class TicketAdminForm(forms.ModelForm[Ticket]):
         widget=forms.RadioSelect,
     )
     status_after_reply = forms.ChoiceField(label=_("Status after the reply"), required=False)
-    canned_reply = forms.ModelChoiceField(
-        queryset=CannedReply.objects.all(),
+    macro = forms.ModelChoiceField(
+        queryset=Macro.objects.none(),
         required=False,
-        label=_("Insert a canned reply"),
+        label=_("Macro"),
+        help_text=_("Or type / and a word in the reply box. A macro's actions apply on save."),
     )
+    seen_class = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Ticket
-        fields = ["status", "priority", "assignee"]
+        fields = ["status", "priority", "assignee", "kind", "topic", "tags"]
+        widgets = {"tags": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -195,6 +267,21 @@ class TicketAdminForm(forms.ModelForm[Ticket]):
             self.page_seen = loaded
         self.fields["seen"].initial = _seen_token(loaded)
         self._offer_choices(self.page_seen or loaded)
+        for field in ("kind", "topic"):
+            if field in self.fields:
+                # A post without them (an older page) keeps the ticket's own: see clean().
+                self.fields[field].required = False
+        self.page_class: tuple[str, str, set[int]] | None = None
+        self.class_posted = False
+        if self.instance.pk and "seen_class" in self.fields:
+            tag_ids = [tag.pk for tag in self.instance.tags.all()]
+            self.fields["seen_class"].initial = _class_token(self.instance, tag_ids)
+            if not self.is_bound:
+                self.page_class = (self.instance.kind, self.instance.topic, set(tag_ids))
+            else:
+                token = str(self.data.get(self.add_prefix("seen_class"), ""))
+                self.class_posted = bool(token)
+                self.page_class = _read_class(token) if token else None
 
     def _offer_choices(self, seen: services.TicketSeen) -> None:
         """Statuses the page offers are those allowed from the status it shows; the assignee
@@ -242,6 +329,10 @@ class TicketAdminForm(forms.ModelForm[Ticket]):
         next to its field: the services run inside the admin's own transaction, and a refusal
         rolls back everything this save did (nothing typed is lost: the page comes back)."""
         cleaned = super().clean() or {}
+        for field in ("kind", "topic"):
+            if field in self.fields and not cleaned.get(field):
+                # Not sent: the ticket keeps what it is (the model form must not see a blank).
+                cleaned[field] = getattr(self.instance, field)
         if self.errors or self.actor is None or not self.instance.pk:
             return cleaned
         seen = self.page_seen
@@ -253,24 +344,74 @@ class TicketAdminForm(forms.ModelForm[Ticket]):
             assignee = (
                 User.objects.filter(pk=seen.assignee_id).first() if seen.assignee_id else None
             )
+        page_class = self.page_class
+        if self.class_posted and page_class is None:
+            raise ValidationError(_("This page is too old to save. Reload it, then save again."))
+        status = cleaned.get("status") or seen.status
+        reply = cleaned.get("reply", "")
+        status_after = cleaned.get("status_after_reply") or None
+        macro: Macro | None = cleaned.get("macro")
+        # A macro's status follows its reply, unless the agent chose a status on the page.
+        macro_sets_status = bool(macro and macro.set_status and status == seen.status)
+        if macro_sets_status and macro and reply.strip() and not status_after:
+            status_after = macro.set_status
         try:
-            services.ticket_update(
-                ticket=self.instance,
-                actor=self.actor,
-                seen=seen,
-                status=cleaned.get("status") or seen.status,
-                priority=cleaned.get("priority") or seen.priority,
-                assignee=assignee,
-                reply=cleaned.get("reply", ""),
-                internal=cleaned.get("reply_kind") == "internal",
-                status_after=cleaned.get("status_after_reply") or None,
-            )
+            # One save: the triage and reply, the classification, the tags and the macro's
+            # actions all happen, or (a refusal anywhere) none of them.
+            with transaction.atomic():
+                ticket = services.ticket_update(
+                    ticket=self.instance,
+                    actor=self.actor,
+                    seen=seen,
+                    status=status,
+                    priority=cleaned.get("priority") or seen.priority,
+                    assignee=assignee,
+                    reply=reply,
+                    internal=cleaned.get("reply_kind") == "internal",
+                    status_after=status_after,
+                )
+                if page_class is not None:
+                    ticket = self._save_classification(ticket, cleaned, page_class)
+                if macro is not None:
+                    services.ticket_apply_macro(
+                        ticket=ticket,
+                        macro=macro,
+                        actor=self.actor,
+                        apply_status=macro_sets_status and not reply.strip(),
+                    )
         except services.TicketConflictError as conflict:
             self._show_current(list(conflict.error_dict))
             self._add_service_errors(conflict)
         except ValidationError as error:
             self._add_service_errors(error)
         return cleaned
+
+    def _save_classification(
+        self, ticket: Ticket, cleaned: dict[str, Any], page_class: tuple[str, str, set[int]]
+    ) -> Ticket:
+        assert self.actor is not None
+        seen_kind, seen_topic, seen_tags = page_class
+        kind = cleaned.get("kind") or seen_kind
+        topic = cleaned.get("topic") or seen_topic
+        if (kind, topic) != (seen_kind, seen_topic):
+            ticket = services.ticket_classify(
+                ticket=ticket,
+                actor=self.actor,
+                kind=kind,
+                topic=topic,
+                seen_kind=seen_kind,
+                seen_topic=seen_topic,
+            )
+        if "tags" in self.fields and not self.fields["tags"].disabled:
+            posted = {tag.pk: tag for tag in cleaned.get("tags") or []}
+            add = [tag for pk, tag in posted.items() if pk not in seen_tags]
+            gone = seen_tags - set(posted)
+            remove = list(Tag.objects.filter(pk__in=gone)) if gone else []
+            if add or remove:
+                ticket = services.ticket_tag(
+                    ticket=ticket, actor=self.actor, add=add, remove=remove
+                )
+        return ticket
 
     def _add_service_errors(self, error: ValidationError) -> None:
         if not hasattr(error, "error_dict"):
@@ -303,6 +444,21 @@ class TicketAdminForm(forms.ModelForm[Ticket]):
             posted = data.get(self.add_prefix(field))
             if field in fields or posted == shown_then[field]:
                 data[self.add_prefix(field)] = value
+        page_class = self.page_class
+        if "seen_class" in self.fields and page_class is not None:
+            # The same for the classification: what this agent changed stays, the rest
+            # follows the ticket as it is now.
+            for field, shown in (("kind", page_class[0]), ("topic", page_class[1])):
+                posted = data.get(self.add_prefix(field))
+                if field in fields or posted == shown:
+                    data[self.add_prefix(field)] = getattr(current, field)
+            current_tags = set(current.tags.values_list("pk", flat=True))
+            posted_tags = {
+                int(pk) for pk in data.getlist(self.add_prefix("tags")) if pk.isdecimal()
+            }
+            kept = (current_tags | (posted_tags - page_class[2])) - (page_class[2] - posted_tags)
+            data.setlist(self.add_prefix("tags"), [str(pk) for pk in sorted(kept)])
+            data[self.add_prefix("seen_class")] = _class_token(current, sorted(current_tags))
         if "status_after" in fields:
             data[self.add_prefix("status_after_reply")] = ""
         now = services.TicketSeen.of(current)
@@ -335,7 +491,9 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         "others_here",
     ]
     list_display_links = ["reference", "subject"]
-    list_filter = [QueueFilter, "status", "kind", "topic", "priority", OverdueFilter, "channel"]
+    list_filter = [
+        QueueFilter, "status", "kind", "topic", "priority", OverdueFilter, "channel", TagFilter,
+    ]  # fmt: skip
     list_select_related = ["assignee"]
     list_per_page = 100
     show_full_result_count = False
@@ -346,12 +504,15 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         "assign_to_someone",
         "set_priority",
         "set_status",
+        "add_tag",
+        "remove_tag",
+        "merge_into",
         "mark_as_spam",
         "export_csv",
     ]
     # What the customer wrote is their words: staff answer it, they do not edit it.
     customer_fields = [
-        "reference", "kind", "topic", "channel", "subject", "email", "name", "phone",
+        "reference", "channel", "subject", "email", "name", "phone",
         "transaction_reference", "language", "masked_secrets", "satisfaction",
         "satisfaction_comment", "created_at", "updated_at", "first_response_at",
         "first_response_due_display", "resolved_at", "is_spam",
@@ -361,15 +522,29 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         (None, {"fields": ["conversation"]}),
         (
             _("Reply"),
-            {"fields": ["canned_reply", "reply", "reply_kind", "status_after_reply"]},
+            {"fields": ["macro", "reply", "reply_kind", "status_after_reply"]},
         ),
-        (_("Triage"), {"fields": ["status", "priority", "assignee", "seen"]}),
+        (
+            _("Triage"),
+            {
+                "fields": [
+                    "status",
+                    "priority",
+                    "assignee",
+                    "kind",
+                    "topic",
+                    "tags",
+                    "seen",
+                    "seen_class",
+                ]
+            },
+        ),  # fmt: skip
         (_("History"), {"fields": ["history"], "classes": ["collapse"]}),
         (_("Customer and ticket"), {"fields": tuple(customer_fields), "classes": ["collapse"]}),
     ]
 
     class Media:
-        js = ["js/admin-canned-replies.js", "js/admin-ticket-presence.js"]
+        js = ["js/admin-macros.js", "js/admin-ticket-presence.js", "js/admin-shortcuts.js"]
         css = {"all": ["css/admin-support.css"]}
 
     # --- the chat console and the ticket page's presence ------------------------------------
@@ -434,6 +609,7 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         return list(QUEUE_ORDER)
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
+        _tags_of_request.set(None)  # read afresh for this request, then shared
         changelist = super().get_changelist_instance(request)
         ticket_ids = [ticket.pk for ticket in changelist.result_list]
         _queue_viewers.set(presence.viewers_of(ticket_ids, besides=staff_user(request)))
@@ -451,15 +627,31 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         self, request: HttpRequest, obj: Ticket | None = None, change: bool = False, **kwargs: Any
     ) -> type[forms.ModelForm[Ticket]]:
         form = cast(type[TicketAdminForm], super().get_form(request, obj, change, **kwargs))
-        form.actor = staff_user(request)  # a class made for this request (modelform_factory)
-        if obj is not None and "canned_reply" in form.base_fields:
-            replies = CannedReply.objects.filter(language=obj.language) or CannedReply.objects.all()
-            field = cast(forms.ModelChoiceField[CannedReply], form.base_fields["canned_reply"])
-            field.queryset = replies
-            field.widget = CannedReplySelect(
-                texts={str(reply.pk): reply.render_for(obj) for reply in replies}
+        user = staff_user(request)
+        form.actor = user  # a class made for this request (modelform_factory)
+        if obj is not None and "macro" in form.base_fields:
+            visible = Macro.objects.visible_to(user).prefetch_related("add_tags")
+            field = cast(forms.ModelChoiceField[Macro], form.base_fields["macro"])
+            field.queryset = visible
+            choices = list(visible)
+            field.widget = MacroSelect(
+                data={
+                    str(macro.pk): {
+                        "text": macros.render(macro, obj, user),
+                        "actions": macros.actions_summary(macro),
+                        "status": macro.set_status,
+                        "mine": "1" if macro.owner_id else "",
+                    }
+                    for macro in choices
+                }
             )
+            # The menu reuses the list read above instead of querying again.
+            field.choices = [("", "---------"), *((m.pk, str(m)) for m in choices)]
         return form
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Nothing here either: the tags were saved by services.ticket_tag in the form's clean
+        (the admin would otherwise write them straight to the table, with no history)."""
 
     def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
         """Nothing left to do: TicketAdminForm.clean saved through services.ticket_update, so a
@@ -480,6 +672,17 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
                 obj.pk, []
             )
             context["presence_poll_seconds"] = presence.VIEWING_POLL_SECONDS
+            context["customer"] = customer_panel(obj)
+            following = (
+                Ticket.objects.for_queue_of(staff_user(request))
+                .not_spam()
+                .exclude(pk=obj.pk)
+                .most_urgent_first()
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if following is not None:
+                context["next_url"] = reverse("admin:tickets_ticket_change", args=[following])
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- list columns ----------------------------------------------------------------------
@@ -616,6 +819,63 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
     def set_status(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
         self._set_choice(request, queryset, "status", Status)
 
+    def _chosen_tag(self, request: HttpRequest) -> Tag | None:
+        form = TicketActionForm(request.POST)
+        form.is_valid()  # the action menu's own field is the admin's: read only this one
+        pk = form.cleaned_data.get("tag")
+        tag = Tag.objects.filter(pk=pk).first() if pk else None
+        if tag is None:
+            self.message_user(request, _("Choose a tag beside the action first."), messages.WARNING)
+        return tag
+
+    @admin.action(description=_("Add the tag chosen beside the action"))
+    def add_tag(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        if (tag := self._chosen_tag(request)) is None:
+            return
+        user = staff_user(request)
+        self._apply(
+            request,
+            queryset,
+            lambda t: services.ticket_tag(ticket=t, actor=user, add=[tag]),
+            _("%(count)d ticket(s) tagged."),
+        )
+
+    @admin.action(description=_("Remove the tag chosen beside the action"))
+    def remove_tag(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        if (tag := self._chosen_tag(request)) is None:
+            return
+        user = staff_user(request)
+        self._apply(
+            request,
+            queryset,
+            lambda t: services.ticket_tag(ticket=t, actor=user, remove=[tag]),
+            _("%(count)d ticket(s) changed."),
+        )
+
+    @admin.action(description=_("Merge into the ticket whose reference is given beside the action"))
+    def merge_into(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        form = TicketActionForm(request.POST)
+        form.is_valid()  # as in _chosen_tag
+        reference = form.cleaned_data.get("into", "")
+        target = Ticket.objects.by_reference(reference).first() if reference else None
+        if target is None:
+            self.message_user(
+                request,
+                _("Type the reference of the ticket to merge into beside the action."),
+                messages.WARNING,
+            )
+            return
+        user = staff_user(request)
+        self._apply(
+            request,
+            queryset.exclude(pk=target.pk),
+            lambda t: services.ticket_merge(duplicate=t, into=target, actor=user),
+            # %(count)d is filled in by _apply; the reference now.
+            str(_("%(count)d ticket(s) merged into {reference}.")).replace(
+                "{reference}", target.reference
+            ),
+        )
+
     @admin.action(description=_("Mark as spam (closes them)"))
     def mark_as_spam(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
         user = staff_user(request)
@@ -633,16 +893,110 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         response.write("\ufeff")  # so spreadsheet programs read the Chinese text as UTF-8
         writer = csv.writer(response)
         writer.writerow(history.csv_header())
-        for ticket in queryset.annotate(message_total=Count("messages")):
+        rows = queryset.annotate(message_total=Count("messages")).prefetch_related("tags")
+        for ticket in rows:
             writer.writerow(history.csv_row(ticket, getattr(ticket, "message_total", 0)))
         return response
 
 
-@admin.register(CannedReply)
-class CannedReplyAdmin(admin.ModelAdmin[CannedReply]):
-    list_display = ["title", "language"]
-    list_filter = ["language"]
-    search_fields = ["title", "body"]
+CUSTOMER_HISTORY_LIMIT = 20
+
+
+def customer_panel(ticket: Ticket) -> dict[str, Any]:
+    """Who wrote, beside the ticket: their details and their other tickets and chats (same
+    e-mail), newest first. One query for the list, whatever its length."""
+    others = list(
+        Ticket.objects.of_customer(ticket.email)
+        .exclude(pk=ticket.pk)
+        .only("pk", "reference", "subject", "status", "channel", "created_at")
+        .order_by("-created_at")[: CUSTOMER_HISTORY_LIMIT + 1]
+    )
+    query = "?" + urlencode({"queue": "anyone", "email__iexact": ticket.email})
+    return {
+        "ticket": ticket,
+        "others": others[:CUSTOMER_HISTORY_LIMIT],
+        "more": len(others) > CUSTOMER_HISTORY_LIMIT,
+        "queue_query": query,
+    }
+
+
+class TagAdmin(admin.ModelAdmin[Tag]):
+    list_display = ["name", "ticket_count"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tag]:
+        return super().get_queryset(request).annotate(ticket_total=Count("tickets"))
+
+    @admin.display(description=_("tickets"), ordering="ticket_total")
+    def ticket_count(self, tag: Tag) -> int:
+        return int(getattr(tag, "ticket_total", 0))
+
+
+admin.site.register(Tag, TagAdmin)
+
+
+class MacroForm(forms.ModelForm[Macro]):
+    class Meta:
+        model = Macro
+        fields = [
+            "title", "body_zh_hans", "body_en", "owner", "set_status", "set_priority",
+            "set_topic", "add_tags",
+        ]  # fmt: skip
+        widgets = {"add_tags": forms.CheckboxSelectMultiple}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("body_zh_hans", "").strip() and not cleaned.get("body_en", "").strip():
+            self.add_error("body_zh_hans", _("Write the text in at least one language."))
+        return cleaned
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin[Macro]):
+    """Shared macros are the leads'; every agent keeps personal ones, which only she sees."""
+
+    form = MacroForm
+    list_display = ["title", "shared", "set_status", "set_priority", "set_topic"]
+    list_filter = ["set_status", "set_topic"]
+    search_fields = ["title", "body_zh_hans", "body_en"]
+
+    def _manages_shared(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("tickets.manage_shared_macros")
+
+    @admin.display(description=_("shared"), boolean=True)
+    def shared(self, macro: Macro) -> bool:
+        return macro.is_shared
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Macro]:
+        queryset = cast(MacroQuerySet, super().get_queryset(request).select_related("owner"))
+        return queryset.visible_to(staff_user(request))
+
+    def get_exclude(self, request: HttpRequest, obj: Macro | None = None) -> list[str]:
+        # An agent's macros are her own: she does not choose an owner.
+        return [] if self._manages_shared(request) else ["owner"]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "owner":
+            kwargs["queryset"] = staff_users()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _may_edit(self, request: HttpRequest, obj: Macro | None) -> bool:
+        if obj is None:
+            return True
+        if obj.is_shared:
+            return self._manages_shared(request)
+        return obj.owner_id == request.user.pk or self._manages_shared(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Macro | None = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Macro | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Macro, form: Any, change: bool) -> None:
+        if not self._manages_shared(request):
+            obj.owner = staff_user(request)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Deflection)
@@ -656,3 +1010,6 @@ class DeflectionAdmin(admin.ModelAdmin[Deflection]):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+from tickets import protection_admin  # noqa: E402, F401  (registers the registry's admin)

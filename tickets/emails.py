@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from tickets.macros import starts_with_greeting
 from tickets.models import Message, Ticket
 
 LINK_SALT = "tickets.link"
+# Its own salt: a rating link opens no ticket, and a ticket link rates nothing.
+RATING_SALT = "tickets.rating"
+RATINGS = (1, 2, 3, 4, 5)
 
 
 def make_ticket_token(ticket: Ticket) -> str:
@@ -26,6 +31,30 @@ def read_ticket_token(token: str) -> str | None:
     except (signing.BadSignature, KeyError, TypeError):
         return None
     return reference if isinstance(reference, str) else None
+
+
+def make_rating_token(ticket: Ticket) -> str:
+    return signing.dumps({"r": ticket.reference}, salt=RATING_SALT)
+
+
+def read_rating_token(token: str) -> str | None:
+    """The reference in a rating link, or None if it is forged or too old."""
+    max_age = settings.TICKETS_LINK_MAX_AGE_DAYS * 24 * 3600
+    try:
+        reference = signing.loads(token, salt=RATING_SALT, max_age=max_age)["r"]
+    except (signing.BadSignature, KeyError, TypeError):
+        return None
+    return reference if isinstance(reference, str) else None
+
+
+def rating_links(ticket: Ticket) -> list[tuple[int, str]]:
+    """One absolute link per score, 1 to 5: one click rates, no login."""
+    token = make_rating_token(ticket)
+    with translation.override(ticket.language):
+        return [
+            (score, settings.SITE_URL + reverse("tickets:rate", args=[token, score]))
+            for score in RATINGS
+        ]
 
 
 def ticket_link(ticket: Ticket) -> str:
@@ -47,6 +76,13 @@ def build_customer_email(
             else (),
             "link": ticket_link(ticket),
             "site_url": settings.SITE_URL,
+            # Every e-mail says how to check that it is ours (tickets/channels.py).
+            "verify_url": settings.SITE_URL + reverse("protection:verify"),
+            # A reply that greets the customer itself gets no second greeting from us.
+            "greet": not (message is not None and starts_with_greeting(message.body)),
+            # Asked while the ticket is resolved (a reply that resolves it included).
+            "ratings": rating_links(ticket) if ticket.is_resolved else [],
+            "merged_into": ticket.merged_into if template == "merged" else None,
         }
         subject = render_to_string(f"tickets/email/{template}_subject.txt", context)
         text = render_to_string(f"tickets/email/{template}.txt", context)
@@ -56,8 +92,24 @@ def build_customer_email(
     return email
 
 
+def security_alert_recipients() -> list[str]:
+    """SECURITY_ALERT_EMAILS, else every active lead with an address."""
+    if settings.SECURITY_ALERT_EMAILS:
+        return list(settings.SECURITY_ALERT_EMAILS)
+    from tickets.roles import ROLE_BY_NAME
+
+    leads = User.objects.filter(is_active=True, groups__name=ROLE_BY_NAME["lead"]).exclude(email="")
+    return sorted(set(leads.values_list("email", flat=True)))
+
+
 def build_staff_email(ticket: Ticket, template: str) -> EmailMultiAlternatives | None:
-    if ticket.assignee is None or not ticket.assignee.email:
+    if template == "security_alert":
+        recipients = security_alert_recipients()
+    elif ticket.assignee is not None and ticket.assignee.email:
+        recipients = [ticket.assignee.email]
+    else:
+        recipients = []
+    if not recipients:
         return None
     context = {
         "ticket": ticket,
@@ -65,14 +117,14 @@ def build_staff_email(ticket: Ticket, template: str) -> EmailMultiAlternatives |
     }
     subject = render_to_string(f"tickets/email/{template}_subject.txt", context)
     text = render_to_string(f"tickets/email/{template}.txt", context)
-    return EmailMultiAlternatives(
-        subject=" ".join(subject.split()), body=text, to=[ticket.assignee.email]
-    )
+    return EmailMultiAlternatives(subject=" ".join(subject.split()), body=text, to=recipients)
 
 
 # Which e-mails go to the customer and which to the assigned agent.
-CUSTOMER_TEMPLATES = {"confirmation", "staff_replied", "auto_resolved", "chat_transcript"}
-STAFF_TEMPLATES = {"customer_replied"}
+CUSTOMER_TEMPLATES = {
+    "confirmation", "staff_replied", "auto_resolved", "chat_transcript", "resolved", "merged",
+}  # fmt: skip
+STAFF_TEMPLATES = {"customer_replied", "security_alert"}
 
 
 def build_email(

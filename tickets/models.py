@@ -10,6 +10,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 from pathlib import PurePath
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
@@ -160,6 +161,10 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
     def not_spam(self) -> TicketQuerySet:
         return self.filter(is_spam=False)
 
+    def of_customer(self, email: str) -> TicketQuerySet:
+        """Every ticket and chat filed with this e-mail address, whatever its case."""
+        return self.filter(email__iexact=email.strip())
+
     def overdue(self, now: datetime | None = None) -> TicketQuerySet:
         due_before = (now or timezone.now()) - timedelta(
             hours=settings.TICKETS_FIRST_RESPONSE_HOURS
@@ -245,6 +250,19 @@ class Ticket(models.Model):
     # Raised by every change (tickets/services.py): a page knows which version it showed.
     # db_default: rows the previous release inserts while this one migrates still get one.
     version = models.PositiveIntegerField(_("version"), default=1, db_default=1, editable=False)
+    tags: models.ManyToManyField[Tag, Any] = models.ManyToManyField(
+        "Tag", blank=True, related_name="tickets", verbose_name=_("tags")
+    )
+    # A duplicate merged into another ticket (services.ticket_merge): its reference and its
+    # signed links lead to the ticket it was merged into.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_tickets",
+        verbose_name=_("merged into"),
+    )
 
     objects = TicketQuerySet.as_manager()
 
@@ -476,7 +494,8 @@ class TicketEvent(models.Model):
 
 
 class CannedReply(models.Model):
-    """A reply staff insert and adapt; {name} and {reference} are filled in for the ticket."""
+    """Superseded by Macro (migration 0010 copied every row into a macro). The table stays a
+    release longer, while the previous release still reads it."""
 
     title = models.CharField(_("title"), max_length=100)
     language = models.CharField(
@@ -536,3 +555,92 @@ class RateLimitCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.hits}"
+
+
+class Tag(models.Model):
+    """A label staff put on tickets to find them again (leads define the list)."""
+
+    name = models.CharField(_("tag name"), max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MacroQuerySet(models.QuerySet["Macro"]):
+    def shared(self) -> MacroQuerySet:
+        return self.filter(owner__isnull=True)
+
+    def visible_to(self, user: models.Model) -> MacroQuerySet:
+        """The team's shared macros and this agent's own; a colleague's stay theirs."""
+        return self.filter(Q(owner__isnull=True) | Q(owner=user))
+
+
+class Macro(models.Model):
+    """A reply in both languages and what it does to the ticket (tickets/macros.py renders it,
+    services.ticket_apply_macro applies it). Shared when it has no owner: leads manage those;
+    every agent keeps personal ones."""
+
+    # Set on the starter set (load_macros), so loading it again finds the same rows.
+    key = models.SlugField(_("key"), max_length=60, unique=True, null=True, blank=True)
+    title = models.CharField(_("title"), max_length=100)
+    body_zh_hans = models.TextField(_("text (Chinese)"), blank=True, max_length=5000)
+    body_en = models.TextField(_("text (English)"), blank=True, max_length=5000)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="macros",
+        verbose_name=_("owner"),
+        help_text=_("Empty: shared with the whole team."),
+    )
+    set_status = models.CharField(_("set status"), max_length=10, choices=Status, blank=True)
+    set_priority = models.CharField(_("set priority"), max_length=8, choices=Priority, blank=True)
+    set_topic = models.CharField(_("set topic"), max_length=12, choices=Topic, blank=True)
+    add_tags = models.ManyToManyField(Tag, blank=True, related_name="+", verbose_name=_("add tags"))
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+
+    objects = MacroQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("macro")
+        verbose_name_plural = _("macros")
+        permissions = [("manage_shared_macros", _("Can manage the team's shared macros"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(body_zh_hans="", body_en=""), name="macro_has_a_text"
+            ),
+            models.CheckConstraint(
+                condition=Q(set_status="") | Q(set_status__in=Status.values),
+                name="macro_set_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(set_priority="") | Q(set_priority__in=Priority.values),
+                name="macro_set_priority_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(set_topic="") | Q(set_topic__in=Topic.values),
+                name="macro_set_topic_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None
+
+    def body_for(self, language: str) -> str:
+        """The text in the customer's language, else the one it has."""
+        own = self.body_en if language.startswith("en") else self.body_zh_hans
+        return own or self.body_zh_hans or self.body_en
+
+
+from tickets.protection_models import ChannelKind, OfficialChannel, ReportedContact  # noqa: E402, F401

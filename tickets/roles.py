@@ -20,6 +20,9 @@ AGENT_PERMISSIONS = [
     ("tickets", "view_attachment"),
     ("tickets", "view_ticketevent"),
     ("tickets", "view_cannedreply"),
+    # Personal macros: the admin lets an agent change only her own (tickets/admin.py).
+    *[("tickets", f"{action}_macro") for action in ("view", "add", "change", "delete")],
+    ("tickets", "view_tag"),
     ("faq", "view_category"),
     ("faq", "view_article"),
     ("faq", "view_securitynotice"),
@@ -34,17 +37,31 @@ LEAD_PERMISSIONS = [
     ("tickets", "add_cannedreply"),
     ("tickets", "change_cannedreply"),
     ("tickets", "delete_cannedreply"),
+    ("tickets", "manage_shared_macros"),
+    ("tickets", "add_tag"),
+    ("tickets", "change_tag"),
+    ("tickets", "delete_tag"),
     *[
         ("faq", f"{action}_{model}")
         for model in ("category", "article", "securitynotice")
         for action in ("add", "change", "delete")
     ],
     ("faq", "view_articlefeedback"),
+    # "Is this really OK Wallet?": the registry of our channels, and reported impostors.
+    ("tickets", "add_officialchannel"),
+    ("tickets", "change_officialchannel"),
+    ("tickets", "delete_officialchannel"),
+    ("tickets", "view_officialchannel"),
+    ("tickets", "view_reportedcontact"),
+    ("tickets", "change_reportedcontact"),
     # Unlocking an agent locked out by wrong passwords (django-axes): delete the attempts.
     ("axes", "view_accessattempt"),
     ("axes", "delete_accessattempt"),
     ("axes", "view_accessfailurelog"),
     ("faq", "view_searchquery"),
+    # Learned synonyms: a lead accepts or rejects what the search log suggests.
+    ("faq", "view_synonymsuggestion"),
+    ("faq", "change_synonymsuggestion"),
 ]
 
 ROLES = {AGENT: AGENT_PERMISSIONS, LEAD: LEAD_PERMISSIONS}

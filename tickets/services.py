@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -29,16 +30,21 @@ from tickets.models import (
     Attachment,
     Channel,
     Kind,
+    Macro,
     Message,
     Priority,
     Status,
+    Tag,
     Ticket,
     TicketEvent,
     Topic,
     new_reference,
 )
+from tickets.protection_models import ReportedContact
 
 __all__ = [
+    "emergency_report_create",
+    "scam_report_create",
     "TicketClosedError",
     "TicketConflictError",
     "TicketSeen",
@@ -51,17 +57,23 @@ __all__ = [
     "chat_take",
     "initial_priority",
     "ticket_add_customer_message",
+    "ticket_apply_macro",
     "ticket_assign",
+    "ticket_classify",
     "ticket_change_status",
     "ticket_confirm_resolution",
     "ticket_create",
     "ticket_mark_spam",
+    "ticket_merge",
+    "ticket_rate",
     "ticket_reopen",
     "ticket_reply",
     "ticket_set_priority",
+    "ticket_tag",
     "ticket_update",
     "tickets_auto_resolve",
 ]
+from tickets import quotas
 from tickets.uploads import CleanUpload
 
 MAX_ATTACHMENTS = 3
@@ -158,7 +170,12 @@ def ticket_create(
     transaction_reference: str = "",
     attachments: Sequence[CleanUpload] = (),
     channel: str = Channel.WEB,
+    priority: str = "",
+    alert_security: bool = False,
 ) -> Ticket:
+    """`priority` overrides the one the text would get; `alert_security` e-mails the security
+    staff at once (the emergency lane). A ticket without an e-mail address (a scam report may
+    be anonymous) gets no confirmation."""
     if len(attachments) > MAX_ATTACHMENTS:
         raise ValidationError(too_many_files_message())
     masked_subject = mask_secrets(subject)
@@ -175,14 +192,15 @@ def ticket_create(
         transaction_reference=transaction_reference.strip() if topic in MONEY_TOPICS else "",
         language=language,
         masked_secrets=sorted(set(masked_subject.found) | set(masked_description.found)),
-        priority=initial_priority(
+        priority=priority
+        or initial_priority(
             kind=kind,
             topic=topic,
             transaction_reference=transaction_reference,
             text=f"{subject}\n{description}",
         ),
     )
-    ticket.full_clean(exclude=["reference"])
+    ticket.full_clean(exclude=["reference"] if ticket.email else ["reference", "email"])
 
     # Outside the transaction: files written for a ticket that is not saved are deleted.
     with deleted_on_rollback(), transaction.atomic():
@@ -198,11 +216,58 @@ def ticket_create(
                 ticket.reference = new_reference()
         _store_attachments(ticket, None, attachments)
         _record(ticket, "status", "", ticket.status, label="customer")
-        if channel != Channel.CHAT:
+        if channel != Channel.CHAT and ticket.email:
             # A chat's customer is in the chat, not waiting 24 hours: the transcript comes at
             # the end instead.
             _queue_email(ticket.pk, "confirmation")
+        if alert_security:
+            _queue_email(ticket.pk, "security_alert")
     return ticket
+
+
+def scam_report_create(*, reported: str, what_happened: str, email: str, language: str) -> Ticket:
+    """A customer reports a contact that is not ours (tickets/channels.py): an urgent ticket in
+    the security queue, and one more report on the contact for staff to confirm."""
+    from tickets.channels import classify
+
+    kind, normalised = classify(reported)
+    shown = mask_secrets(" ".join(reported.split())).text[:150]
+    with transaction.atomic():
+        ticket = ticket_create(
+            kind=Kind.COMPLAINT,
+            topic=Topic.SECURITY,
+            subject=_("Reported impostor: %(contact)s") % {"contact": shown},
+            description=what_happened,
+            email=email,
+            language=language,
+            priority=Priority.URGENT,
+        )
+        contact, _created = ReportedContact.objects.get_or_create(
+            kind=kind, normalised=normalised[:200], defaults={"example": shown}
+        )
+        ReportedContact.objects.filter(pk=contact.pk).update(report_count=F("report_count") + 1)
+    return ticket
+
+
+def emergency_report_create(
+    *, phone: str, email: str, what_happened: str, when: str, language: str
+) -> Ticket:
+    """ "My account was stolen": urgent, in the security queue, and the security staff are
+    e-mailed at once, whatever the hour."""
+    # "When: today 14:00" in the customer's language (a full-width colon after Chinese).
+    when_line = _("When: %(when)s") % {"when": when}
+    description = f"{what_happened}\n\n{when_line}" if when else what_happened
+    return ticket_create(
+        kind=Kind.COMPLAINT,
+        topic=Topic.SECURITY,
+        subject=_("Account stolen or hacked"),
+        description=description,
+        email=email,
+        phone=phone,
+        language=language,
+        priority=Priority.URGENT,
+        alert_security=True,
+    )
 
 
 def _change_status(ticket: Ticket, status: str, *, actor: User | None, label: str) -> None:
@@ -244,6 +309,11 @@ def ticket_add_customer_message(
         ticket = _locked(ticket)
         if ticket.is_closed:
             raise TicketClosedError
+        # Checked with the row locked: two requests at once cannot both take the last place.
+        if ticket.is_live_chat:
+            quotas.check_chat_message(ticket)
+        else:
+            quotas.check_follow_up(ticket, [len(upload.content) for upload in attachments])
         message = Message(ticket=ticket, author_type=Message.Author.CUSTOMER, body=masked.text)
         message.full_clean()
         message.save()
@@ -301,9 +371,12 @@ def _check_not_ending_live_chat(ticket: Ticket, status: str) -> None:
 def ticket_change_status(*, ticket: Ticket, status: str, actor: User | None = None) -> Ticket:
     with transaction.atomic():
         ticket = _locked(ticket)
+        was = ticket.status
         _check_not_ending_live_chat(ticket, status)
         _change_status(ticket, status, actor=actor, label="system")
         _save(ticket)
+        if actor is not None:
+            _queue_resolved_email(ticket, was=was, replied=False)
     return ticket
 
 
@@ -501,6 +574,7 @@ def ticket_update(
     errors: dict[str, list[str]] = {}
     with transaction.atomic():
         current = _locked(ticket)
+        was = current.status
         wanted = {
             "status": status != seen.status,
             "priority": priority != seen.priority,
@@ -569,6 +643,7 @@ def ticket_update(
             raise ValidationError(errors)
         if any(wanted.values()) or reply.strip():
             _save(current)
+            _queue_resolved_email(current, was=was, replied=bool(reply.strip()) and not internal)
     return current
 
 
@@ -736,4 +811,201 @@ def chat_end(*, ticket: Ticket, actor: User | None = None) -> Ticket:
         _change_status(ticket, Status.RESOLVED, actor=actor, label="customer")
         _save(ticket)
         _queue_email(ticket.pk, "chat_transcript")
+    return ticket
+
+
+# --- an agent's day: macros, tags, classification, merge, satisfaction -----------------------
+
+
+def _queue_resolved_email(ticket: Ticket, *, was: str, replied: bool) -> None:
+    """The customer hears that the ticket is resolved, with the rating links, once: a public
+    reply in the same save carries them itself (its e-mail shows them while the ticket is
+    resolved), and a chat's transcript does the same."""
+    resolved_now = ticket.status == Status.RESOLVED and was != Status.RESOLVED
+    if resolved_now and not replied and ticket.channel != Channel.CHAT:
+        _queue_email(ticket.pk, "resolved")
+
+
+def _add_tags(ticket: Ticket, tags: Sequence[Tag], actor: User) -> None:
+    have = set(ticket.tags.values_list("pk", flat=True))
+    new = [tag for tag in tags if tag.pk not in have]
+    if new:
+        ticket.tags.add(*new)
+        names = ", ".join(tag.name for tag in new)
+        _record(ticket, "tags", "", f"+ {names}", actor=actor)
+
+
+def _remove_tags(ticket: Ticket, tags: Sequence[Tag], actor: User) -> None:
+    have = set(ticket.tags.values_list("pk", flat=True))
+    gone = [tag for tag in tags if tag.pk in have]
+    if gone:
+        ticket.tags.remove(*gone)
+        names = ", ".join(tag.name for tag in gone)
+        _record(ticket, "tags", f"− {names}", "", actor=actor)
+
+
+def ticket_tag(
+    *, ticket: Ticket, actor: User, add: Sequence[Tag] = (), remove: Sequence[Tag] = ()
+) -> Ticket:
+    """Put tags on a ticket or take them off; the history names each."""
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        _add_tags(ticket, add, actor)
+        _remove_tags(ticket, remove, actor)
+        _save(ticket)
+    return ticket
+
+
+def _set_choice_field(ticket: Ticket, field: str, value: str, actor: User) -> None:
+    choices = {"kind": Kind, "topic": Topic}[field]
+    if value not in choices.values:
+        raise ValidationError({field: [_("Choose one of the offered values.")]})
+    old = getattr(ticket, field)
+    if old != value:
+        _record(ticket, field, old, value, actor=actor)
+        setattr(ticket, field, value)
+
+
+def ticket_classify(
+    *,
+    ticket: Ticket,
+    actor: User,
+    kind: str,
+    topic: str,
+    seen_kind: str | None = None,
+    seen_topic: str | None = None,
+) -> Ticket:
+    """Staff correct what the ticket is about: a chat that turns out to be a withdrawal
+    complaint becomes one. Judged like ticket_update: a field is this agent's change where it
+    differs from what the page showed, and one a colleague changed meanwhile is refused."""
+    seen = {"kind": seen_kind or ticket.kind, "topic": seen_topic or ticket.topic}
+    wanted = {"kind": kind, "topic": topic}
+    with transaction.atomic():
+        current = _locked(ticket)
+        changes = {field: value for field, value in wanted.items() if value != seen[field]}
+        conflicts = {
+            field: [
+                _("A colleague set this to “%(value)s” after you opened the ticket. Your "
+                  "change was not saved; check theirs and save again.")
+                % {"value": getattr(current, f"get_{field}_display")()}
+            ]
+            for field in changes
+            if getattr(current, field) != seen[field]
+        }  # fmt: skip
+        if conflicts:
+            raise TicketConflictError(conflicts)
+        for field, value in changes.items():
+            _set_choice_field(current, field, value, actor)
+        if changes:
+            _save(current)
+    return current
+
+
+def ticket_apply_macro(
+    *, ticket: Ticket, macro: Macro, actor: User, apply_status: bool = True
+) -> Ticket:
+    """What a macro does besides writing (its text goes out as the reply, through
+    ticket_update): set the priority and topic, add its tags, and set its status unless the
+    reply already did (apply_status=False)."""
+    if macro.owner_id is not None and macro.owner_id != actor.pk:
+        raise ValidationError(_("This macro belongs to a colleague."))
+    with transaction.atomic():
+        current = _locked(ticket)
+        was = current.status
+        if macro.set_priority:
+            _set_priority(current, macro.set_priority, actor)
+        if macro.set_topic:
+            _set_choice_field(current, "topic", macro.set_topic, actor)
+        _add_tags(current, list(macro.add_tags.all()), actor)
+        if apply_status and macro.set_status:
+            _check_not_ending_live_chat(current, macro.set_status)
+            _change_status(current, macro.set_status, actor=actor, label="staff")
+        _record(current, "macro", "", macro.title, actor=actor)
+        _save(current)
+        _queue_resolved_email(current, was=was, replied=False)
+    return current
+
+
+def ticket_merge(*, duplicate: Ticket, into: Ticket, actor: User) -> Ticket:
+    """Fold a duplicate into another ticket: its words, messages and attachments move; its
+    reference and signed links lead to the ticket it joined (tickets/access.py); it is closed,
+    its customer is told, and both histories say so."""
+    if duplicate.pk == into.pk:
+        raise ValidationError(_("A ticket cannot be merged into itself."))
+    with transaction.atomic():
+        # Locked in a fixed order, so two merges of the same pair never wait on each other.
+        first, second = sorted([duplicate.pk, into.pk])
+        locked = {
+            t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=[first, second])
+        }
+        duplicate, into = locked[duplicate.pk], locked[into.pk]
+        if duplicate.merged_into_id is not None:
+            raise ValidationError(_("This ticket has already been merged."))
+        if into.merged_into_id is not None:
+            raise ValidationError(
+                _("%(reference)s was itself merged into another ticket: merge into that one.")
+                % {"reference": into.reference}
+            )
+        if duplicate.is_live_chat or into.is_live_chat:
+            raise ValidationError(_("End the live chat before merging it."))
+        if duplicate.email.casefold() != into.email.casefold():
+            # The duplicate's reference and links open the merged ticket: across customers
+            # that would show one customer's conversation to another.
+            raise ValidationError(
+                _("Only tickets of the same customer (the same e-mail address) can be merged.")
+            )
+        opening = Message.objects.create(
+            ticket=into,
+            author_type=Message.Author.CUSTOMER,
+            body=f"{duplicate.subject}\n\n{duplicate.description}",
+        )
+        # Where it belongs in the conversation: when the customer wrote it.
+        Message.objects.filter(pk=opening.pk).update(created_at=duplicate.created_at)
+        Attachment.objects.filter(ticket=duplicate, message__isnull=True).update(
+            ticket=into, message=opening
+        )
+        Message.objects.filter(ticket=duplicate).exclude(pk=opening.pk).update(ticket=into)
+        Attachment.objects.filter(ticket=duplicate).update(ticket=into)
+        into.tags.add(*duplicate.tags.all())
+        with translation.override(into.language):
+            note = _("%(reference)s was merged into this ticket.") % {
+                "reference": duplicate.reference
+            }
+        Message.objects.create(ticket=into, author_type=Message.Author.SYSTEM, body=note)
+        _record(into, "merged_from", "", duplicate.reference, actor=actor)
+        _record(duplicate, "merged_into", "", into.reference, actor=actor)
+        duplicate.merged_into = into
+        _change_status(duplicate, Status.CLOSED, actor=actor, label="staff")
+        if into.status == Status.CLOSED or into.status == Status.RESOLVED:
+            # The duplicate's words are new to whoever works the ticket it joined.
+            _change_status(into, Status.OPEN, actor=actor, label="staff")
+        _save(duplicate)
+        _save(into)
+        _queue_email(duplicate.pk, "merged")
+    return into
+
+
+def ticket_rate(*, ticket: Ticket, rating: int, comment: str | None = None) -> Ticket:
+    """The customer rates the help from the link in the resolving e-mail (no login: the
+    signed link is the proof). The first click counts; the page after it lets the customer
+    change the rating and add a comment."""
+    if not 1 <= rating <= 5:
+        raise ValidationError({"rating": [_("Choose a rating from 1 to 5.")]})
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        if not ticket.is_finished:
+            raise ValidationError(_("This ticket is open again: rate it once it is resolved."))
+        changed = False
+        if ticket.satisfaction != rating:
+            _record(ticket, "satisfaction", ticket.satisfaction, rating, label="customer")
+            ticket.satisfaction = rating
+            changed = True
+        if comment is not None:
+            text = mask_secrets(comment.strip()).text
+            if text != ticket.satisfaction_comment:
+                ticket.satisfaction_comment = text
+                changed = True
+        if changed:
+            ticket.full_clean(exclude=["reference", "tags"])
+            _save(ticket)
     return ticket

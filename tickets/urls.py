@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets import chat_views, views
+from tickets import chat_views, rating_views, views
 
 app_name = "tickets"
 
@@ -12,11 +12,15 @@ urlpatterns = [
     path("track/", views.ticket_track, name="track"),
     path("link/<str:token>/", views.ticket_link, name="link"),
     path("chat/", chat_views.chat_start_view, name="chat-start"),
+    path("chat/status/", chat_views.chat_status_view, name="chat-status"),
     path("chat/<str:reference>/", chat_views.chat_window, name="chat-window"),
     path("chat/<str:reference>/messages/", chat_views.chat_messages, name="chat-messages"),
     path("chat/<str:reference>/send/", chat_views.chat_send, name="chat-send"),
     path("chat/<str:reference>/end/", chat_views.chat_end_view, name="chat-end"),
     path("chat/<str:reference>/ticket/", chat_views.chat_to_form, name="chat-to-form"),
+    path("rate/<str:token>/<int:score>/", rating_views.rate_click, name="rate"),
+    path("rate/<str:token>/", rating_views.rate_comment, name="rate-comment"),
+    path("rate/<str:token>/thanks/", rating_views.rate_thanks, name="rate-thanks"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment-download"),
     path("<str:reference>/", views.ticket_detail, name="detail"),
     path("<str:reference>/reply/", views.ticket_reply, name="reply"),

@@ -26,6 +26,14 @@ class SupportAdminSite(admin.AdminSite):
         extra_context["can_see_analytics"] = request.user.has_perm("tickets.view_support_analytics")
         return super().index(request, extra_context)
 
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        from tickets.reports_views import reports_page
+
+        reports = path("reports/", self.admin_view(reports_page), name="support_reports")
+        return [reports, *super().get_urls()]
+
 
 class SupportAdminConfig(AdminConfig):
     default_site = "wallet_support.admin.SupportAdminSite"
