@@ -1,4 +1,5 @@
 import hashlib
+import re
 import secrets
 from urllib.parse import urlencode, urlsplit
 
@@ -26,7 +27,7 @@ from faq.models import (
     current_language,
 )
 from faq.pagecache import CachedPage
-from faq.search import is_too_short, normalize_query, search
+from faq.search import find, is_too_short, normalize_query
 from wallet_support.clients import client_ip
 from wallet_support.htmx import HtmxHttpRequest, wants_partial
 
@@ -42,6 +43,11 @@ SEARCH_FORM_IDS = {"page-search-form", "home-search-form", "header-search-form"}
 # The signed token of the customer's last search, sent back by the search form and result
 # links (see faq.services.search_log_record and search_log_mark_opened).
 SEARCH_TOKEN_PARAM = "sl"
+EXACT_PARAM = "exact"
+# The visit's last search, until a result of it is opened: opening another article instead
+# suggests a synonym to staff (faq.services.synonym_suggestion_record).
+LAST_SEARCH_COOKIE = "hc_last_search"
+LAST_SEARCH_MAX_AGE = 30 * 60  # seconds: a visit
 # Shown under the home search box: a fixed list, so the home page stays one cached render.
 POPULAR_SEARCHES = {
     "zh-hans": ["提现", "充值", "密码", "退款", "验证码"],
@@ -87,6 +93,13 @@ def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         page.content, csrf_token=get_token(request), nonce=str(request.csp_nonce)
     )
     response = HttpResponse(content)
+    if last_search := request.COOKIES.get(LAST_SEARCH_COOKIE):
+        # The visit searched, opened none of the results, and came here: maybe the words
+        # searched for mean this article (a suggestion for staff, never applied by itself).
+        services.synonym_suggestion_record(
+            token=last_search, language=language, slug=slug, max_age=LAST_SEARCH_MAX_AGE
+        )
+        response.delete_cookie(LAST_SEARCH_COOKIE, samesite="Lax")
     response["ETag"] = page.etag
     response["Last-Modified"] = http_date(page.last_modified)
     # Revalidate every time (cheap, answered with 304), and never share: the page holds the
@@ -215,6 +228,22 @@ def article_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return TemplateResponse(request, template, context)
 
 
+# Searches that mean "my money is going now" or "someone is pretending to be you": before any
+# article, the page offers the emergency lane or the checker (tickets/protection_views.py).
+_EMERGENCY_WORDS = re.compile(
+    r"被盗|被盜|盗刷|盜刷|盗号|盜號|被黑|被入侵|冒用|stolen|hacked|hijack|unauthori[sz]ed", re.I
+)
+_SCAM_WORDS = re.compile(r"诈骗|詐騙|骗子|騙子|冒充|假客服|scam|fraud|phishing|impostor|fake", re.I)
+
+
+def urgent_help(query: str) -> str:
+    if _EMERGENCY_WORDS.search(query):
+        return "emergency"
+    if _SCAM_WORDS.search(query):
+        return "scam"
+    return ""
+
+
 @require_safe
 @vary_on_headers("HX-Request", "HX-Target")
 def search_results(request: HtmxHttpRequest) -> HttpResponse:
@@ -229,7 +258,9 @@ def search_results(request: HtmxHttpRequest) -> HttpResponse:
     partial = wants_partial(request)
     live_panel = partial and request.htmx.target != SEARCH_RESULTS_ID
     too_short = bool(query) and is_too_short(query)
-    results = search(query, language=language) if query and not too_short else []
+    exact = request.GET.get(EXACT_PARAM) == "1"  # "Search instead for" what was typed
+    outcome = find(query, language=language, exact=exact) if query and not too_short else None
+    results = outcome.results if outcome else []
 
     search_log = None
     # Log what the customer searched for, not each pause in their typing: live searches only
@@ -254,6 +285,9 @@ def search_results(request: HtmxHttpRequest) -> HttpResponse:
         "search_token_param": SEARCH_TOKEN_PARAM,
         "search_form_id": form_id if form_id in SEARCH_FORM_IDS else "page-search-form",
         "live_results": results[:LIVE_RESULTS],
+        "corrected": outcome.corrected if outcome else "",
+        "exact_param": EXACT_PARAM,
+        "urgent_help": urgent_help(query),
     }
     if query and not results and not live_panel:
         context["popular_articles"] = Article.objects.popular(language, POPULAR_ARTICLES)
@@ -276,6 +310,15 @@ def search_results(request: HtmxHttpRequest) -> HttpResponse:
             replace_url(response, address)
         else:
             push_url(response, address)
+    if search_log is not None:
+        response.set_cookie(
+            LAST_SEARCH_COOKIE,
+            search_log.token,
+            max_age=LAST_SEARCH_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
     # The page carries this visitor's search token: no shared cache may hand it to another.
     patch_cache_control(response, private=True)
     return response
@@ -285,7 +328,9 @@ def search_results(request: HtmxHttpRequest) -> HttpResponse:
 def search_open(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """A search result link: note that the search found something worth opening, then go."""
     services.search_log_mark_opened(token=request.GET.get(SEARCH_TOKEN_PARAM, ""), slug=slug)
-    return HttpResponseRedirect(reverse("faq:article-detail", args=[slug]))
+    response = HttpResponseRedirect(reverse("faq:article-detail", args=[slug]))
+    response.delete_cookie(LAST_SEARCH_COOKIE, samesite="Lax")  # the search found it
+    return response
 
 
 @require_safe

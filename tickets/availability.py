@@ -4,7 +4,8 @@ at the chat console."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 
 from django.conf import settings
@@ -42,3 +43,38 @@ def chat_availability(now: datetime | None = None) -> ChatAvailability:
     if not any_agent_online():
         return ChatAvailability.NO_AGENT
     return ChatAvailability.OPEN
+
+
+@dataclass(frozen=True)
+class ChatStatus:
+    """What the chat links tell a customer: open now, and if not, why and when it opens."""
+
+    availability: ChatAvailability
+    # The next opening (Beijing time) when closed for the night; None when within the hours,
+    # where nobody can say when an agent will sit down at the console again.
+    opens_at: datetime | None = None
+    opens_today: bool = False
+
+    @property
+    def is_open(self) -> bool:
+        return self.availability == ChatAvailability.OPEN
+
+
+def next_opening(now: datetime | None = None) -> datetime:
+    """The next time the support hours begin, in TIME_ZONE: later today or tomorrow."""
+    local = timezone.localtime(now or timezone.now())
+    opens, _closes = support_hours()
+    opening = local.replace(hour=opens.hour, minute=opens.minute, second=0, microsecond=0)
+    if opening <= local:
+        opening = timezone.localtime(opening + timedelta(days=1))
+        opening = opening.replace(hour=opens.hour, minute=opens.minute)
+    return opening
+
+
+def chat_status(now: datetime | None = None) -> ChatStatus:
+    availability = chat_availability(now)
+    if availability == ChatAvailability.AFTER_HOURS:
+        opens_at = next_opening(now)
+        today = timezone.localtime(now or timezone.now()).date()
+        return ChatStatus(availability, opens_at=opens_at, opens_today=opens_at.date() == today)
+    return ChatStatus(availability)

@@ -6,15 +6,17 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from faq.models import current_language
 from tickets.access import DRAFT_SESSION_KEY, chat_for_customer, grant_access
-from tickets.availability import ChatAvailability, chat_availability
+from tickets.availability import ChatAvailability, chat_status
 from tickets.forms import ChatMessageForm, ChatStartForm
-from tickets.models import Message, Ticket
+from tickets.models import Kind, Message, Ticket
+from tickets.quotas import QuotaExceeded
 from tickets.ratelimit import CHAT_PER_EMAIL, CHAT_PER_IP, take_all
 from tickets.services import TicketClosedError, chat_add_customer_message, chat_end, chat_start
 from wallet_support.clients import client_ip
@@ -24,14 +26,18 @@ from wallet_support.htmx import HtmxHttpRequest, wants_partial
 @require_http_methods(["GET", "HEAD", "POST"])
 def chat_start_view(request: HtmxHttpRequest) -> HttpResponse:
     form = ChatStartForm(request.POST or None)
-    availability = chat_availability()
+    status = chat_status()
+    availability = status.availability
     refused = False
     if request.method == "POST" and form.is_valid():
         if availability != ChatAvailability.OPEN or request.POST.get("use") == "ticket-form":
+            # A question, not a complaint: that is what the customer came to the chat with.
             request.session[DRAFT_SESSION_KEY] = {
+                "kind": Kind.QUESTION.value,
                 "name": form.cleaned_data["name"],
                 "email": form.cleaned_data["email"],
                 "description": form.cleaned_data["message"],
+                "reason": "chose" if availability == ChatAvailability.OPEN else availability.value,
             }
             return redirect("tickets:new")
         # Counted only when a chat really starts; what the customer typed stays in the form.
@@ -52,9 +58,18 @@ def chat_start_view(request: HtmxHttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "tickets/chat_start.html",
-        {"form": form, "availability": availability, "refused": refused},
+        {"form": form, "availability": availability, "chat": status, "refused": refused},
         status=429 if refused else 200,
     )
+
+
+@require_safe
+def chat_status_view(request: HtmxHttpRequest) -> HttpResponse:
+    """The online chat line of "still need help?" for pages served from a cache, which must
+    not hold a state that changes by the minute (templates/includes/still_need_help.html)."""
+    response = TemplateResponse(request, "includes/chat_status.html")
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
 
 
 def _after(raw: str | None) -> int:
@@ -102,8 +117,17 @@ def chat_send(request: HtmxHttpRequest, reference: str) -> HttpResponse:
             chat_add_customer_message(ticket=ticket, body=form.cleaned_data["body"])
         except TicketClosedError:
             form.add_error("body", _("This chat has ended. Please send a message instead."))
+        except QuotaExceeded as error:
+            form.add_error("body", error)
     if not wants_partial(request):
-        return HttpResponseRedirect(reverse("tickets:chat-window", args=[ticket.reference]))
+        if not form.errors:
+            return HttpResponseRedirect(reverse("tickets:chat-window", args=[ticket.reference]))
+        # Without JavaScript a refused message shows the window again, with its error and the
+        # text still in the box (a redirect would lose both).
+        ticket.refresh_from_db()
+        return TemplateResponse(
+            request, "tickets/chat_window.html", _window_context(ticket, form=form)
+        )
     ticket.refresh_from_db()
     context = _window_context(
         ticket, _after(request.POST.get("after")), form=form if form.errors else ChatMessageForm()
@@ -122,9 +146,11 @@ def chat_to_form(request: HtmxHttpRequest, reference: str) -> HttpResponse:
         *ticket.messages.filter(author_type=Message.Author.CUSTOMER).values_list("body", flat=True),
     ]
     request.session[DRAFT_SESSION_KEY] = {
+        "kind": Kind.QUESTION.value,
         "name": ticket.name,
         "email": ticket.email,
         "description": "\n\n".join(written),
+        "reason": "waited",
     }
     chat_end(ticket=ticket)
     return redirect("tickets:new")

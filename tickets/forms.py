@@ -1,20 +1,24 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import RegexValidator
 from django.urls import reverse
 from django.utils.functional import lazy
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
+from tickets.access import normalize_reference
+from tickets.masking import CARD, mask_secrets
 from tickets.models import MONEY_TOPICS, Kind, Topic
 from tickets.roles import chat_agents
 from tickets.services import MAX_ATTACHMENTS, too_many_files_message
-from tickets.uploads import MAX_UPLOAD_MB, CleanUpload, clean_upload
+from tickets.uploads import MAX_UPLOAD_MB, PDF_CPU_SECONDS, CleanUpload, clean_upload
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -22,23 +26,45 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    """Up to MAX_ATTACHMENTS files, each judged by its content (tickets/uploads.py)."""
+    """Up to MAX_ATTACHMENTS files. Only counted here: their content is judged (decoded,
+    re-encoded, parsed: tickets/uploads.py) by FilesCheckedLast.check_files, which the views
+    call once every other field has passed and the request is within its limits."""
 
     widget = MultipleFileInput
 
-    def clean(self, data: Any, initial: Any = None) -> list[CleanUpload]:
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
         files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
         if len(files) > MAX_ATTACHMENTS:
             raise ValidationError(too_many_files_message(), code="too_many")
-        cleaned, errors = [], []
-        for upload in files:
+        return files
+
+
+class FilesCheckedLast(forms.Form):
+    """Reading a file's pixels costs a hundred times what the rest of the form does, so a
+    request with a bad e-mail address or over its limits never pays for it."""
+
+    def file_sizes(self) -> list[int]:
+        return [upload.size or 0 for upload in self.cleaned_data.get("attachments") or []]
+
+    def check_files(self) -> bool:
+        """Replace the uploads by their safe copies; False (and the field's errors) if any
+        file is refused."""
+        cleaned: list[CleanUpload] = []
+        errors: list[str] = []
+        # One CPU budget for the request's files together, not one per file.
+        budget_left = PDF_CPU_SECONDS
+        for upload in self.cleaned_data.get("attachments") or []:
+            started = time.thread_time()
             try:
-                cleaned.append(clean_upload(upload))
+                cleaned.append(clean_upload(upload, pdf_seconds=budget_left))
             except ValidationError as error:
                 errors.extend(error.messages)
+            budget_left -= time.thread_time() - started
         if errors:
-            raise ValidationError(errors)
-        return cleaned
+            self.add_error("attachments", errors)
+            return False
+        self.cleaned_data["attachments"] = cleaned
+        return True
 
 
 def _with_limits(text: str) -> str:
@@ -74,6 +100,22 @@ reference_validator = RegexValidator(
 )
 
 
+# Short fields stored as typed: a card number there is refused, not masked (masking a name or a
+# phone number would leave it wrong). Free text (subject, description, messages) is masked.
+CARD_FREE_FIELDS = frozenset({"name", "phone", "transaction_reference"})
+
+
+def refuse_card_number(value: str) -> None:
+    if CARD in mask_secrets(value).found:
+        raise ValidationError(
+            _(
+                "This looks like a bank card number. We never need your full card number: "
+                "leave it out, or give only its last 4 digits in the description."
+            ),
+            code="card_number",
+        )
+
+
 class HoneypotForm(forms.Form):
     """A field people never see (hidden by CSS, skipped by keyboard and screen readers): bots
     that fill every input give themselves away. Rendered by includes/form_fields.html and the
@@ -84,6 +126,8 @@ class HoneypotForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
+        for name in CARD_FREE_FIELDS.intersection(self.fields):
+            self.fields[name].validators.append(refuse_card_number)
 
     def clean_website(self) -> str:
         if self.cleaned_data.get("website"):
@@ -94,7 +138,23 @@ class HoneypotForm(forms.Form):
         return ""
 
 
-class TicketForm(HoneypotForm):
+# The topics as customers see them: the help centre's own category names (one vocabulary,
+# issue 15), not the staff labels of tickets.models.Topic.
+CUSTOMER_TOPICS: dict[str, StrOrPromise] = {
+    Topic.ACCOUNT: pgettext_lazy("ticket topic", "Registration, account & password"),
+    Topic.TOP_UP: pgettext_lazy("ticket topic", "Top-up"),
+    Topic.WITHDRAWAL: pgettext_lazy("ticket topic", "Withdrawals"),
+    Topic.PAYMENT: pgettext_lazy("ticket topic", "Payments & refunds"),
+    Topic.SECURITY: pgettext_lazy("ticket topic", "Account security"),
+    Topic.OTHER: pgettext_lazy("ticket topic", "Technical problems & other"),
+}
+
+
+def customer_topic_label(topic: str) -> StrOrPromise:
+    return CUSTOMER_TOPICS.get(topic, topic)
+
+
+class TicketForm(HoneypotForm, FilesCheckedLast):
     """The complaint and suggestion form. Field names match tickets.services.ticket_create."""
 
     kind = forms.ChoiceField(
@@ -102,11 +162,11 @@ class TicketForm(HoneypotForm):
         choices=Kind.choices,
         widget=forms.RadioSelect,
         initial=Kind.COMPLAINT,
-        error_messages={"required": _("Choose complaint or suggestion.")},
+        error_messages={"required": _("Choose what you would like to send.")},
     )
     topic = forms.ChoiceField(
         label=_("Topic"),
-        choices=[("", _("Choose a topic")), *Topic.choices],
+        choices=[("", _("Choose a topic")), *CUSTOMER_TOPICS.items()],
         error_messages={"required": _("Choose the topic closest to your problem.")},
     )
     subject = forms.CharField(
@@ -152,9 +212,9 @@ class TicketForm(HoneypotForm):
             "invalid": _("Enter a valid email address, e.g. name@example.com."),
         },
     )
-    name = forms.CharField(label=_("Name (optional)"), required=False, max_length=100)
+    name = forms.CharField(label=_("Name"), required=False, max_length=100)
     phone = forms.CharField(
-        label=_("Phone (optional)"), required=False, max_length=32, validators=[phone_validator]
+        label=_("Phone"), required=False, max_length=32, validators=[phone_validator]
     )
     attachments = _attachments_field()
 
@@ -175,20 +235,22 @@ class TicketForm(HoneypotForm):
             field = self.fields[name]
             field.widget.attrs.update(
                 {
-                    "hx-post": reverse("tickets:field-check", args=[name]),
-                    "hx-trigger": "change, blur changed delay:200ms",
-                    "hx-target": f"#{name}-feedback",
-                    "hx-swap": "outerHTML",
-                    "hx-include": "closest form",
+                    "data-hx-post": reverse("tickets:field-check", args=[name]),
+                    "data-hx-trigger": "change, blur changed delay:200ms",
+                    "data-hx-target": f"#{name}-feedback",
+                    "data-hx-swap": "outerHTML",
+                    "data-hx-include": "closest form",
                     "aria-describedby": f"{name}-help {name}-feedback"
                     if field.help_text
                     else f"{name}-feedback",
                 }
             )
         # Warn about secrets while the customer is still typing.
-        self.fields["description"].widget.attrs["hx-trigger"] = "keyup changed delay:700ms, blur"
+        self.fields["description"].widget.attrs["data-hx-trigger"] = (
+            "keyup changed delay:700ms, blur"
+        )
         self.fields["subject"].widget.attrs.update(
-            {"autocomplete": "off", "hx-trigger": "keyup changed delay:700ms, blur"}
+            {"autocomplete": "off", "data-hx-trigger": "keyup changed delay:700ms, blur"}
         )
         self.fields["email"].widget.attrs.update({"autocomplete": "email", "inputmode": "email"})
         self.fields["name"].widget.attrs["autocomplete"] = "name"
@@ -201,7 +263,7 @@ class TicketForm(HoneypotForm):
         return cleaned
 
 
-class MessageForm(forms.Form):
+class MessageForm(FilesCheckedLast):
     body = forms.CharField(
         label=_("Your message"),
         max_length=5000,
@@ -214,7 +276,7 @@ class MessageForm(forms.Form):
 class TrackForm(forms.Form):
     reference = forms.CharField(
         label=_("Reference number"),
-        max_length=20,
+        max_length=30,
         help_text=_("As in your confirmation email, e.g. OK-7KQ2-M9XD."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
         error_messages={"required": _("Enter your reference number.")},
@@ -227,6 +289,10 @@ class TrackForm(forms.Form):
             "invalid": _("Enter a valid email address, e.g. name@example.com."),
         },
     )
+
+    def clean_reference(self) -> str:
+        # Typed from an e-mail on a phone: small letters, spaces, no dashes are all fine.
+        return normalize_reference(self.cleaned_data["reference"])
 
 
 class ResolutionForm(forms.Form):
@@ -241,7 +307,7 @@ class ResolutionForm(forms.Form):
         widget=forms.RadioSelect,
     )
     comment = forms.CharField(
-        label=_("Comment (optional)"),
+        label=_("Comment"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -307,3 +373,74 @@ class ChatHandOverForm(forms.Form):
             "invalid_choice": _("That agent cannot answer chats."),
         },
     )
+
+
+# --- "Is this really OK Wallet?" and the emergency lane (tickets/protection_views.py) -------
+
+
+class VerifyForm(forms.Form):
+    q = forms.CharField(
+        label=_("What contacted you?"),
+        max_length=300,
+        help_text=_(
+            "Paste a phone number, a web address, an e-mail sender, a WeChat or Weibo account "
+            "or an app name."
+        ),
+        error_messages={"required": _("Paste what contacted you, then check it.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class ScamReportForm(HoneypotForm):
+    reported = forms.CharField(max_length=300, widget=forms.HiddenInput)
+    what_happened = forms.CharField(
+        label=_("What happened?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("What they said or asked for. Never write your password or a code."),
+        error_messages={"required": _("Tell us in a few words what happened.")},
+    )
+    email = forms.EmailField(
+        label=_("Your e-mail"),
+        required=False,
+        max_length=254,
+        help_text=_("Only if you would like us to reply."),
+    )
+
+
+class EmergencyForm(HoneypotForm):
+    what_happened = forms.CharField(
+        label=_("What happened?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("For example: a payment you did not make, or you can no longer log in."),
+        error_messages={"required": _("Tell us in a few words what happened.")},
+    )
+    when = forms.CharField(
+        label=_("When did it happen?"),
+        required=False,
+        max_length=100,
+        help_text=_("For example: today around 14:00."),
+    )
+    phone = forms.CharField(
+        label=_("Phone number we can call"),
+        required=False,
+        max_length=32,
+        validators=[phone_validator],
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    email = forms.EmailField(
+        label=_("Your e-mail"),
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        given = cleaned.get("phone") or cleaned.get("email")
+        if not given and not self.has_error("phone") and not self.has_error("email"):
+            self.add_error(
+                "phone", _("Give a phone number or an e-mail address, so that we can reach you.")
+            )
+        return cleaned

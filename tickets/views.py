@@ -19,9 +19,16 @@ from faq.services import deflection_record
 from tickets.access import DRAFT_SESSION_KEY, grant_access, ticket_for_customer
 from tickets.emails import read_ticket_token
 from tickets.files import FileStoreError
-from tickets.forms import MessageForm, ResolutionForm, TicketForm, TrackForm
+from tickets.forms import (
+    MessageForm,
+    ResolutionForm,
+    TicketForm,
+    TrackForm,
+    customer_topic_label,
+)
 from tickets.masking import mask_secrets
-from tickets.models import Attachment, Ticket, topic_for_category
+from tickets.models import Attachment, Kind, Ticket, topic_for_category
+from tickets.quotas import QuotaExceeded, check_follow_up
 from tickets.ratelimit import (
     TICKET_PER_EMAIL,
     TICKET_PER_IP,
@@ -39,6 +46,11 @@ from tickets.services import (
 )
 from wallet_support.clients import client_ip
 from wallet_support.htmx import HtmxHttpRequest
+
+
+class _FilesRefused(Exception):
+    """A follow-up's file failed its content check; the form's field errors say why."""
+
 
 SUBMITTED_SESSION_KEY = "tickets_submitted"
 DEFLECTED_SESSION_KEY = "tickets_deflected"
@@ -78,12 +90,22 @@ def _ticket_form(request: HtmxHttpRequest, *, skipped: SkipUploads | None) -> Ht
         # From a help page's "still need help?": its category's topic, already chosen.
         if category := request.GET.get("category"):
             initial.setdefault("topic", topic_for_category(category))
+        # "Leave a message" when the chat is closed: a question, and the form says why.
+        if request.GET.get("from") == "chat":
+            initial.setdefault("reason", "closed")
+        if (kind := request.GET.get("kind")) in Kind.values:
+            initial.setdefault("kind", kind)
+    chat_reason = initial.pop("reason", "")
     form = TicketForm(request.POST or None, request.FILES or None, initial=initial)
     refused = skipped is not None
     if request.method == "POST" and not refused and form.is_valid():
         data = form.cleaned_data
-        # Both places are taken at once, and only now that the ticket will be created.
-        if take_all((TICKET_PER_IP, client_ip(request)), (TICKET_PER_EMAIL, data["email"])):
+        # Both places are taken at once, and only now that every text field has passed. Then
+        # the files are judged: a request whose files are refused still counts, since judging
+        # them is what costs (FilesCheckedLast).
+        if not take_all((TICKET_PER_IP, client_ip(request)), (TICKET_PER_EMAIL, data["email"])):
+            refused = True
+        elif form.check_files():
             try:
                 ticket = ticket_create(
                     kind=data["kind"],
@@ -103,8 +125,6 @@ def _ticket_form(request: HtmxHttpRequest, *, skipped: SkipUploads | None) -> Ht
                 request.session[SUBMITTED_SESSION_KEY] = ticket.reference
                 grant_access(request, ticket)
                 return redirect("tickets:submitted")
-        else:
-            refused = True
 
     files_lost = bool(request.FILES) or (skipped is not None and skipped.skipped > 0)
     if refused:
@@ -116,6 +136,7 @@ def _ticket_form(request: HtmxHttpRequest, *, skipped: SkipUploads | None) -> Ht
         message = str(form.errors.get("website", [""])[0]) if form.is_bound else ""
     context = {
         "form": form,
+        "chat_reason": chat_reason,
         "refused": message,
         "files_lost": files_lost,
         "suggestions": _suggested_articles(form["subject"].value() or ""),
@@ -219,6 +240,7 @@ def _detail_context(ticket: Ticket, **extra: object) -> dict[str, object]:
     opening_attachments = [a for a in ticket.attachments.all() if a.message_id is None]
     return {
         "ticket": ticket,
+        "topic_label": customer_topic_label(ticket.topic),
         "messages": messages,
         "opening_attachments": opening_attachments,
         "message_form": MessageForm(),
@@ -239,6 +261,11 @@ def ticket_reply(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     form = MessageForm(request.POST, request.FILES)
     if form.is_valid():
         try:
+            # The quotas first (the service checks them again with the ticket locked): a
+            # refused follow-up's files are never decoded.
+            check_follow_up(ticket, form.file_sizes())
+            if not form.check_files():
+                raise _FilesRefused
             ticket_add_customer_message(
                 ticket=ticket,
                 body=form.cleaned_data["body"],
@@ -246,8 +273,12 @@ def ticket_reply(request: HtmxHttpRequest, reference: str) -> HttpResponse:
             )
         except TicketClosedError:
             form.add_error(None, _("This ticket is closed. Please send a new message instead."))
+        except QuotaExceeded as error:
+            form.add_error(error.field, error)
         except FileStoreError as error:
             form.add_error("attachments", error)
+        except _FilesRefused:
+            pass  # the field's own errors say which file and why
         else:
             return HttpResponseRedirect(f"{ticket.get_absolute_url()}#conversation")
     context = _detail_context(ticket, message_form=form, files_lost=bool(request.FILES))

@@ -16,6 +16,11 @@ document.addEventListener("htmx:afterRequest", (event) => {
   if (!form || !event.detail.successful) return;
   const error = document.getElementById(form.dataset.chatSend);
   const box = form.elements.body;
-  if (error && error.textContent.trim()) return;
+  const refused = Boolean(error && error.textContent.trim());
+  if (box) {
+    if (refused) box.setAttribute("aria-invalid", "true");
+    else box.removeAttribute("aria-invalid");
+  }
+  if (refused) return;
   if (box && box.value === form.dataset.sent) box.value = "";
 });

@@ -42,5 +42,5 @@ def test_agent_takes_an_unassigned_ticket_and_replies(page: Page, live_server, m
     tracking = customer.new_page()
     tracking.goto(f"{live_server.url}/zh-hans/tickets/link/{make_ticket_token(ticket)}/")
     expect(tracking.locator(".conversation")).to_contain_text("您好，款项已到账，请查看余额。")
-    expect(tracking.locator(".badge")).to_have_text("等待您的回复")
+    expect(tracking.locator(".badge")).to_have_text("等待您回复")
     customer.close()

@@ -35,7 +35,7 @@ def test_a_customer_and_an_agent_chat_live(page: Page, console: Page, live_serve
     page.goto(f"{live_server.url}/zh-hans/contact/")
     page.locator("#chat").get_by_role("link", name="开始聊天").click()
     page.get_by_label("您的姓名").fill("张伟")
-    page.get_by_label("电子邮件").fill("zhang@example.com")
+    page.get_by_label("邮箱").fill("zhang@example.com")
     page.get_by_label("您的问题").fill("我的充值一直没到账")
     page.get_by_role("button", name="开始聊天").click()
     expect(page.locator("#chat-status")).to_contain_text("正在等待客服接入")

@@ -30,10 +30,10 @@ def test_file_a_complaint_then_follow_it_from_the_email(page: Page, live_server,
     page.get_by_label("主题").fill("提现三天没到账")
     page.get_by_label("问题描述").fill("11月20日提现 500 元到工商银行卡，到现在还没有到账。")
     # Leaving the field checks it: a bad address gets its error right away.
-    page.get_by_label("电子邮件").fill("li.wei@")
-    page.get_by_label("电子邮件").blur()
+    page.get_by_label("邮箱").fill("li.wei@")
+    page.get_by_label("邮箱").blur()
     expect(page.locator("#email-feedback")).to_contain_text("请填写有效的邮箱地址")
-    page.get_by_label("电子邮件").fill("li.wei@example.com")
+    page.get_by_label("邮箱").fill("li.wei@example.com")
     page.get_by_label("交易编号").fill("TX-20261120-88")
     page.get_by_label("截图或文件").set_input_files(
         files=[FilePayload(name="提现记录.png", mimeType="image/png", buffer=png_bytes())]

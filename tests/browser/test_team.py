@@ -35,12 +35,12 @@ def test_two_agents_on_one_ticket(browser: Browser, live_server, make_staff, mon
     a, b = log_in(browser, live_server, "agent-a"), log_in(browser, live_server, "agent-b")
     a.goto(url)
     b.goto(url)
-    expect(a.locator("#ticket-presence")).to_contain_text("agent-b", timeout=8000)
-    expect(b.locator("#ticket-presence")).to_contain_text("agent-a", timeout=8000)
+    expect(a.locator("#ticket-presence")).to_contain_text("agent-b", timeout=15000)
+    expect(b.locator("#ticket-presence")).to_contain_text("agent-a", timeout=15000)
 
     # B starts typing: A sees it.
     b.locator("#id_reply").fill("您好，我们正在核查")
-    expect(a.locator("#ticket-presence")).to_contain_text("正在输入", timeout=8000)
+    expect(a.locator("#ticket-presence")).to_contain_text("正在输入", timeout=15000)
 
     # A sets the ticket to waiting and saves; B's page still says Open.
     a.locator("#id_status").select_option("waiting")
@@ -70,7 +70,7 @@ def test_two_agents_on_one_ticket(browser: Browser, live_server, make_staff, mon
 
     # Leaving the page takes B off A's page within a poll or two.
     b.goto(f"{live_server.url}/admin/tickets/ticket/")
-    expect(a.locator("#ticket-presence")).not_to_contain_text("agent-b", timeout=8000)
+    expect(a.locator("#ticket-presence")).not_to_contain_text("agent-b", timeout=15000)
     b.context.close()
 
     # The queue fits 1366 px without cutting columns.

@@ -161,7 +161,7 @@ def test_with_no_agent_at_the_console_the_ticket_form_gets_what_was_typed(client
 
     cache.clear()
     page = client.get(START).content.decode()
-    assert "All our agents are away from the chat right now." in page
+    assert "No agent is at the online chat right now." in page
     assert "Start chat" not in page.split("<form")[1]
     response = client.post(START, {**QUESTION, "use": "chat"})
     assert response["Location"] == "/en/tickets/new/"

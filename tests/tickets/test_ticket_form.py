@@ -64,7 +64,7 @@ def test_the_confirmation_email_is_queued_only_after_commit(
 @pytest.mark.parametrize(
     "field,value,message",
     [
-        ("kind", "", "Choose complaint or suggestion."),
+        ("kind", "", "Choose what you would like to send."),
         ("topic", "", "Choose the topic closest to your problem."),
         ("subject", "", "Give your message a short subject."),
         ("subject", "abc", "Use at least 4 characters."),

@@ -35,7 +35,7 @@ def test_reference_and_email_open_the_ticket(client, ticket):
     assert ticket.subject in html and ticket.description in html
     assert "We have asked the bank." in html
     assert "Agent-only remark" not in html
-    assert '<span class="badge badge-new">New</span>' in html  # the status
+    assert '<span class="badge badge-new">Received</span>' in html  # the status
 
 
 @pytest.mark.parametrize(
