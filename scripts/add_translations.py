@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import polib
-
 from compile_messages import compile_catalogue
 
 PO_PATH = Path(__file__).resolve().parent.parent / "locale/zh_Hans/LC_MESSAGES/django.po"

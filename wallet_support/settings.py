@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "tickets",
     # Throttles the admin login (below): failed logins per account and per address.
     "axes",
+    # Revisions of help articles: who changed what, the diff, and restore (faq/admin.py).
+    "simple_history",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +191,11 @@ TICKETS_RATE_TRACKING = os.environ.get("TICKETS_RATE_TRACKING", "20/600")
 TICKETS_LINK_MAX_AGE_DAYS = int(os.environ.get("TICKETS_LINK_MAX_AGE_DAYS", "90"))
 # A chat nobody has taken after this long tells the customer and offers the ticket form.
 TICKETS_CHAT_WAIT_MINUTES = int(os.environ.get("TICKETS_CHAT_WAIT_MINUTES", "10"))
+# Quotas per ticket and per chat (tickets/quotas.py): what one conversation may cost us.
+TICKETS_FOLLOW_UPS_PER_HOUR = int(os.environ.get("TICKETS_FOLLOW_UPS_PER_HOUR", "10"))
+TICKETS_FILES_PER_TICKET = int(os.environ.get("TICKETS_FILES_PER_TICKET", "15"))
+TICKETS_FILE_MB_PER_TICKET = int(os.environ.get("TICKETS_FILE_MB_PER_TICKET", "30"))
+TICKETS_CHAT_MESSAGES_PER_MINUTE = int(os.environ.get("TICKETS_CHAT_MESSAGES_PER_MINUTE", "12"))
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -306,6 +313,13 @@ SUPPORT_HOURS = os.environ.get("SUPPORT_HOURS", "09:00–21:00")
 SUPPORT_EMAIL = os.environ.get("SUPPORT_EMAIL", "support@okwallet.example")
 SUPPORT_WECHAT = os.environ.get("SUPPORT_WECHAT", "OKWallet")
 SUPPORT_WEIBO = os.environ.get("SUPPORT_WEIBO", "@OK钱包")
+# Who is e-mailed at once when a customer uses the emergency lane (comma-separated); empty: the
+# leads' own addresses.
+SECURITY_ALERT_EMAILS = [
+    address.strip()
+    for address in os.environ.get("SECURITY_ALERT_EMAILS", "").split(",")
+    if address.strip()
+]
 SITE_NAME = _("OK Wallet Help Centre")
 
 # --- Logs and errors ------------------------------------------------------------------------
