@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -22,11 +23,11 @@ from django.conf import settings
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from tickets.protection_models import ChannelKind, OfficialChannel, ReportedContact
+from tickets.protection_models import ChannelKind, EmailCode, OfficialChannel, ReportedContact
 
 
 class Verdict(StrEnum):
-    OFFICIAL = "official"
+    OFFICIAL = "official"  # also: an authenticity code we issued
     NOT_OFFICIAL = "not-official"
     REPORTED_SCAM = "reported-scam"
 
@@ -87,9 +88,15 @@ def _phone_digits(text: str) -> str:
     return digits
 
 
+CODE_KIND = "code"
+_CODE = re.compile(r"okv[\s-]*([0-9a-z]{4})[\s-]*([0-9a-z]{4})")
+
+
 def classify(raw: str) -> tuple[str, str]:
     """(kind, normalised value) of what the customer pasted."""
     text = _text(raw)
+    if code := _CODE.fullmatch(text):
+        return CODE_KIND, f"OKV-{code.group(1)}-{code.group(2)}".upper()
     name, address = parseaddr(text)
     # https://okwallet.example@evil.cn/ is a web address (of evil.cn), not an e-mail sender.
     if "://" not in text and "@" in address and "." in address.rsplit("@", 1)[1]:
@@ -169,6 +176,7 @@ class CheckResult:
     official: Official | None = None
     imitates: Official | None = None
     reports: int = 0
+    email: EmailCode | None = None  # the e-mail an authenticity code belongs to
 
 
 def _matches(kind: str, value: str, channel: Official) -> bool:
@@ -212,6 +220,10 @@ def _imitates(kind: str, value: str, channel: Official, seen: str) -> bool:
 def check(raw: str, language: str) -> CheckResult:
     """The verdict on one pasted value; counts the check on the row it matched."""
     kind, normalised = classify(raw)
+    if kind == CODE_KIND:
+        sent = EmailCode.objects.filter(code=normalised).first()
+        verdict = Verdict.OFFICIAL if sent is not None else Verdict.NOT_OFFICIAL
+        return CheckResult(verdict, kind, normalised, email=sent)
     reported = ReportedContact.objects.filter(kind=kind, normalised=normalised).first()
     if reported is not None:
         ReportedContact.objects.filter(pk=reported.pk).update(check_count=F("check_count") + 1)
@@ -250,3 +262,29 @@ def official_channel_save(channel: OfficialChannel) -> OfficialChannel:
         channel.kind = kind
     channel.save()
     return channel
+
+
+# Letters and digits nobody confuses (no 0/O, 1/I/L), as in ticket references.
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+
+
+def mask_address(address: str) -> str:
+    """li.wei@example.com -> l*****@example.com: enough for its owner to recognise."""
+    local, _at, domain = address.partition("@")
+    return f"{local[:1]}{'*' * max(len(local) - 1, 3)}@{domain}" if domain else "***"
+
+
+def email_code_for(*, key: str, reference: str, address: str, template: str) -> str:
+    """The authenticity code of one e-mail: the same across its retries (its key)."""
+    existing = EmailCode.objects.filter(key=key).values_list("code", flat=True).first()
+    if existing:
+        return existing
+    for _attempt in range(5):
+        chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+        code = f"OKV-{chars[:4]}-{chars[4:]}"
+        if not EmailCode.objects.filter(code=code).exists():
+            break
+    EmailCode.objects.create(
+        code=code, key=key, reference=reference, sent_to=mask_address(address), template=template
+    )
+    return code

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
@@ -65,8 +67,17 @@ def ticket_link(ticket: Ticket) -> str:
 
 
 def build_customer_email(
-    ticket: Ticket, template: str, message: Message | None = None
+    ticket: Ticket, template: str, message: Message | None = None, key: str = ""
 ) -> EmailMultiAlternatives:
+    """`key` names the e-mail across its retries: it keeps one authenticity code."""
+    from tickets.channels import email_code_for
+
+    code = email_code_for(
+        key=key or uuid.uuid4().hex,
+        reference=ticket.reference,
+        address=ticket.email,
+        template=template,
+    )
     with translation.override(ticket.language):
         context = {
             "ticket": ticket,
@@ -78,6 +89,7 @@ def build_customer_email(
             "site_url": settings.SITE_URL,
             # Every e-mail says how to check that it is ours (tickets/channels.py).
             "verify_url": settings.SITE_URL + reverse("protection:verify"),
+            "authenticity_code": code,
             # A reply that greets the customer itself gets no second greeting from us.
             "greet": not (message is not None and starts_with_greeting(message.body)),
             # Asked while the ticket is resolved (a reply that resolves it included).
@@ -128,13 +140,13 @@ STAFF_TEMPLATES = {"customer_replied", "security_alert"}
 
 
 def build_email(
-    ticket: Ticket, template: str, *, message_id: int | None = None
+    ticket: Ticket, template: str, *, message_id: int | None = None, key: str = ""
 ) -> EmailMultiAlternatives | None:
     if template in CUSTOMER_TEMPLATES:
         message = ticket.messages.public().filter(pk=message_id).first() if message_id else None
         if message_id is not None and message is None:
             return None  # the reply was deleted before it could be sent
-        return build_customer_email(ticket, template, message)
+        return build_customer_email(ticket, template, message, key)
     if template in STAFF_TEMPLATES:
         return build_staff_email(ticket, template)
     raise ValueError(f"unknown e-mail template {template!r}")

@@ -383,8 +383,8 @@ class VerifyForm(forms.Form):
         label=_("What contacted you?"),
         max_length=300,
         help_text=_(
-            "Paste a phone number, a web address, an e-mail sender, a WeChat or Weibo account "
-            "or an app name."
+            "Paste a phone number, a web address, an e-mail sender, a WeChat or Weibo account, "
+            "an app name, or the authenticity code at the end of our e-mails (OKV-…)."
         ),
         error_messages={"required": _("Paste what contacted you, then check it.")},
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),

@@ -643,4 +643,9 @@ class Macro(models.Model):
         return own or self.body_zh_hans or self.body_en
 
 
-from tickets.protection_models import ChannelKind, OfficialChannel, ReportedContact  # noqa: E402, F401
+from tickets.protection_models import (  # noqa: E402, F401
+    ChannelKind,
+    EmailCode,
+    OfficialChannel,
+    ReportedContact,
+)

@@ -73,3 +73,25 @@ class ReportedContact(models.Model):
 
     def __str__(self) -> str:
         return self.example or self.normalised
+
+
+class EmailCode(models.Model):
+    """The authenticity code an e-mail of ours carries (OKV-7KQ2-M9XD). Entered in the
+    checker, it says when we sent that e-mail, to whom (masked) and about which ticket: a
+    phishing copy cannot carry a code we issued for that customer."""
+
+    code = models.CharField(_("code"), max_length=13, unique=True)
+    # The e-mail's key across its retries (tickets.tasks): one code per e-mail, not per attempt.
+    key = models.CharField(max_length=64, unique=True)
+    reference = models.CharField(_("ticket"), max_length=12)
+    sent_to = models.CharField(_("sent to"), max_length=254, help_text=_("Masked."))
+    template = models.CharField(_("e-mail"), max_length=40)
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("e-mail authenticity code")
+        verbose_name_plural = _("e-mail authenticity codes")
+
+    def __str__(self) -> str:
+        return self.code

@@ -43,7 +43,7 @@ def send_ticket_email(
     ticket = Ticket.objects.select_related("assignee").filter(pk=ticket_id).first()
     if ticket is None:
         return "ticket deleted"
-    message = build_email(ticket, template, message_id=message_id)
+    message = build_email(ticket, template, message_id=message_id, key=key)
     if message is None:
         return "no recipient"
     try:

@@ -1,10 +1,13 @@
 """ "Is this really OK Wallet?" (tickets/channels.py) and the emergency lane."""
 
+import re
+
 import pytest
 from django.core import mail
 
 from tests.helpers import en, zh
-from tickets.channels import Verdict, check, classify
+from tests.tickets.conftest import VALID_TICKET
+from tickets.channels import Verdict, check, classify, email_code_for
 from tickets.models import Priority, Ticket, Topic
 from tickets.protection_models import ChannelKind, OfficialChannel, ReportedContact
 
@@ -247,3 +250,52 @@ def test_the_home_page_and_the_security_page_lead_to_both_lanes(client):
     for page in ("faq:home", "faq:security"):
         html = client.get(zh(page)).content.decode()
         assert zh("protection:emergency") in html and zh("protection:verify") in html
+
+
+# --- E-mails customers can verify --------------------------------------------------------------
+
+
+def code_in(body: str) -> str:
+    found = re.search(r"OKV-[2-9A-Z]{4}-[2-9A-Z]{4}", body)
+    assert found, body
+    return found.group()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_emails_code_proves_who_it_was_sent_to_and_about_what(client, run_tasks):
+    client.post(en("tickets:new"), {**VALID_TICKET, "email": "li.wei@example.com"})
+    run_tasks()
+    ticket = Ticket.objects.get()
+    code = code_in(mail.outbox[0].body)
+    html_part = mail.outbox[0].alternatives[0][0]
+    assert code in html_part and "We never ask for your password" in mail.outbox[0].body
+
+    typed = code.lower().replace("-", " ")  # however the customer types it
+    page = client.get(en("protection:verify"), {"q": typed}).content.decode()
+    assert 'data-verdict="official"' in page
+    assert "l*****@example.com" in page and ticket.reference in page
+    assert "li.wei@example.com" not in page
+
+
+def test_a_code_we_never_issued_is_called_a_copy(client):
+    page = client.get(en("protection:verify"), {"q": "OKV-2345-6789"}).content.decode()
+    assert 'data-verdict="not-official"' in page
+    assert "We did not send an e-mail with this code" in page
+    assert "Report it to us" not in page
+
+
+def test_another_customers_code_shows_whose_it_is_masked(client):
+    code = email_code_for(
+        key="k1", reference="OK-AAAA-BBBB", address="wang@example.org", template="confirmation"
+    )
+    page = client.get(zh("protection:verify"), {"q": code}).content.decode()
+    assert "w***@example.org" in page and "OK-AAAA-BBBB" in page
+    assert "如果收件地址不是您的" in page
+
+
+def test_a_retried_email_keeps_its_code():
+    first = email_code_for(key="same", reference="OK-1", address="a@b.c", template="x")
+    again = email_code_for(key="same", reference="OK-1", address="a@b.c", template="x")
+    other = email_code_for(key="other", reference="OK-1", address="a@b.c", template="x")
+    assert first == again != other
+    assert classify("ｏｋｖ－" + first[4:].lower()) == ("code", first)
