@@ -49,12 +49,16 @@ _LOOK_ALIKE = str.maketrans(
 )  # fmt: skip
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 _PHONE_SHAPE = re.compile(r"[\d\s\-+().oil]{6,}")
-_DOMAIN_SHAPE = re.compile(r"^[^\s/@]+\.[^\s/@.]{2,}(?:[/:?#].*)?$")
+_DOMAIN_SHAPE = re.compile(r"^[^\s/@]+\.[^\s/@.]{2,}\.?(?:[/:?#\\].*)?$")
+_HOST_CHARACTERS = re.compile(r"^[\w.-]+$")
+_ADDRESS_SHAPE = re.compile(r"[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+")  # not a handle's leading @
 
 
 def _text(raw: str) -> str:
     """Full-width forms folded (ＯＫ１２３ is OK123), case folded, invisible characters gone."""
-    return _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", raw)).casefold().strip()
+    text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", raw)).casefold().strip()
+    # The full stop a Chinese keyboard types in an address (okwallet。example).
+    return text.replace("。", ".")
 
 
 def skeleton(value: str) -> str:
@@ -63,6 +67,8 @@ def skeleton(value: str) -> str:
 
 
 def _host(text: str) -> str:
+    # Browsers read "\" as "/": https://evil.cn\@okwallet.example/ opens evil.cn.
+    text = text.replace("\\", "/")
     address = text if "://" in text else f"//{text}"
     try:
         host = urlsplit(address).hostname or ""
@@ -74,8 +80,8 @@ def _host(text: str) -> str:
             with contextlib.suppress(UnicodeError):  # not valid punycode: kept as written
                 label = label.encode("ascii").decode("idna")
         labels.append(label)
-    host = ".".join(labels)
-    return host.removeprefix("www.")
+    host = ".".join(labels).removeprefix("www.")
+    return host if _HOST_CHARACTERS.match(host) else ""
 
 
 def _phone_digits(text: str) -> str:
@@ -92,16 +98,27 @@ CODE_KIND = "code"
 _CODE = re.compile(r"okv[\s-]*([0-9a-z]{4})[\s-]*([0-9a-z]{4})")
 
 
+def _sender(text: str) -> str:
+    """The address a mail app shows after the name: in "support@okwallet.example <x@evil.cn>"
+    the display name imitates us, the address is evil.cn's. Anything that is not one plain
+    address comes back as typed, which matches none of ours."""
+    bracketed = re.findall(r"<([^<>]*)>", text)
+    address = bracketed[-1].strip() if bracketed else text.strip()
+    local, _at, domain = address.rpartition("@")
+    if not local or "@" in local or re.search(r"[\s,;()<>\"'\[\]]", address):
+        return text
+    host = _host(domain)
+    return f"{local}@{host}" if host else text
+
+
 def classify(raw: str) -> tuple[str, str]:
     """(kind, normalised value) of what the customer pasted."""
     text = _text(raw)
     if code := _CODE.fullmatch(text):
         return CODE_KIND, f"OKV-{code.group(1)}-{code.group(2)}".upper()
-    name, address = parseaddr(text)
     # https://okwallet.example@evil.cn/ is a web address (of evil.cn), not an e-mail sender.
-    if "://" not in text and "@" in address and "." in address.rsplit("@", 1)[1]:
-        local, domain = address.rsplit("@", 1)
-        return ChannelKind.EMAIL, f"{local}@{_host(domain)}"
+    if "://" not in text and _ADDRESS_SHAPE.search(text):
+        return ChannelKind.EMAIL, _sender(text)
     # 4OO-OOO-OOOO is a phone number written with letters: digits and look-alikes count.
     if (
         _PHONE_SHAPE.fullmatch(text)
@@ -137,11 +154,15 @@ def _settings_channels() -> list[Official]:
         (settings.SUPPORT_HOTLINE, _("our customer service hotline")),
         (settings.SUPPORT_EMAIL, _("our customer service e-mail address")),
         (sender, _("the address our e-mails are sent from")),
-        (_domain_of(settings.SUPPORT_EMAIL), _("our website")),
         (site_host, _("this help centre")),
         (settings.SUPPORT_WECHAT, _("our official WeChat account")),
         (settings.SUPPORT_WEIBO, _("our official Weibo account")),
     ]
+    # The support address's domain is ours only if the site lives under it: an address at a
+    # mail provider (qq.com) must not make the whole provider official.
+    domain = _domain_of(settings.SUPPORT_EMAIL)
+    if domain and site_host and _is_under(site_host, domain):
+        found.append((domain, _("our website")))
     channels = []
     for value, description in found:
         if value and value not in {"localhost", "127.0.0.1"} and not value.endswith("@localhost"):
@@ -193,17 +214,21 @@ def _matches(kind: str, value: str, channel: Official) -> bool:
     return kind == channel.kind and value == channel.normalised
 
 
+def _written_with_letters(seen: str) -> bool:
+    return re.search(r"[a-z]", seen) is not None
+
+
 def _imitates(kind: str, value: str, channel: Official, seen: str) -> bool:
     """Looks like one of ours without being it: a look-alike or our name inside another.
     `seen` is the whole text as pasted: https://okwallet.example@evil.cn/ shows our name
     where the browser ignores it."""
     if kind == ChannelKind.PHONE:
         ours = channel.normalised
-        return (
-            channel.kind == ChannelKind.PHONE
-            and len(value) == len(ours)
-            and sum(a != b for a, b in zip(value, ours, strict=True)) == 1
-        )
+        if channel.kind != ChannelKind.PHONE or len(value) != len(ours):
+            return False
+        differences = sum(a != b for a, b in zip(value, ours, strict=True))
+        # 4OO-OOO-OOOO reads as ours but dials other digits: an imitation, never ours.
+        return differences == 1 or (differences == 0 and _written_with_letters(seen))
     if channel.kind not in {ChannelKind.WEB, ChannelKind.HANDLE, ChannelKind.EMAIL}:
         return False
     ours = (
@@ -232,14 +257,15 @@ def check(raw: str, language: str) -> CheckResult:
                 Verdict.REPORTED_SCAM, kind, normalised, reports=reported.report_count
             )
     channels = official_channels(language)
+    seen = _text(raw)
+    lettered = kind == ChannelKind.PHONE and _written_with_letters(seen)
     for channel in channels:
-        if _matches(kind, normalised, channel):
+        if not lettered and _matches(kind, normalised, channel):
             if channel.row_id is not None:
                 OfficialChannel.objects.filter(pk=channel.row_id).update(
                     check_count=F("check_count") + 1
                 )
             return CheckResult(Verdict.OFFICIAL, kind, normalised, official=channel)
-    seen = _text(raw)
     imitated = next((c for c in channels if _imitates(kind, normalised, c, seen)), None)
     return CheckResult(
         Verdict.NOT_OFFICIAL,
@@ -248,6 +274,40 @@ def check(raw: str, language: str) -> CheckResult:
         imitates=imitated,
         reports=reported.report_count if reported else 0,
     )
+
+
+# Platforms on which anyone can have a page or an address: one of their addresses can be ours,
+# the platform cannot.
+SHARED_PLATFORMS = frozenset(
+    {
+        "weibo.com", "weibo.cn", "qq.com", "weixin.qq.com", "mp.weixin.qq.com", "wechat.com",
+        "douyin.com", "apple.com", "apps.apple.com", "google.com", "play.google.com",
+        "gmail.com", "163.com", "126.com", "sina.com", "outlook.com", "hotmail.com",
+        "yahoo.com", "github.com", "t.me", "telegram.org", "facebook.com", "x.com",
+        "twitter.com", "baidu.com", "taobao.com", "alipay.com", "tiktok.com",
+    }
+)  # fmt: skip
+
+
+def official_channel_problem(value: str, *, exclude_pk: int | None = None) -> str:
+    """Why staff cannot enter this value as an official channel, or ""."""
+    kind, normalised = classify(value)
+    if kind == ChannelKind.WEB:
+        path = urlsplit(value if "://" in value else f"//{value}").path.strip("/")
+        if path or any(_is_under(normalised, shared) for shared in SHARED_PLATFORMS):
+            return str(
+                _(
+                    "Enter a domain that is ours alone (such as okwallet.example). A page on a "
+                    "shared platform would make the whole platform official: enter the account "
+                    "as a handle instead."
+                )
+            )
+    same = OfficialChannel.objects.filter(kind=kind, normalised=normalised)
+    if exclude_pk is not None:
+        same = same.exclude(pk=exclude_pk)
+    if same.exists():
+        return str(_("This channel is already in the list."))
+    return ""
 
 
 def official_channel_save(channel: OfficialChannel) -> OfficialChannel:

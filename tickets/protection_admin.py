@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from tickets.channels import official_channel_save
+from tickets.channels import official_channel_problem, official_channel_save
 from tickets.protection_models import OfficialChannel, ReportedContact
+
+
+class OfficialChannelForm(forms.ModelForm[OfficialChannel]):
+    class Meta:
+        model = OfficialChannel
+        fields = ["kind", "value", "description_zh_hans", "description_en"]
+
+    def clean_value(self) -> str:
+        value: str = self.cleaned_data["value"]
+        if problem := official_channel_problem(value, exclude_pk=self.instance.pk):
+            raise forms.ValidationError(problem)
+        return value
 
 
 @admin.register(OfficialChannel)
 class OfficialChannelAdmin(admin.ModelAdmin[OfficialChannel]):
+    form = OfficialChannelForm
     list_display = ["value", "kind", "description_en", "check_count"]
     list_filter = ["kind"]
     search_fields = ["value", "normalised", "description_zh_hans", "description_en"]

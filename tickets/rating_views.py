@@ -1,5 +1,7 @@
-"""Satisfaction from the resolving e-mail: one click on a score rates the help, with no login
-(the signed link is the proof), and the page after it takes a comment or a change of mind."""
+"""Satisfaction from the resolving e-mail: a click on a score opens the rating page with that
+score chosen, with no login (the signed link is the proof); sending it records the rating, with
+a comment if the customer likes. The click itself records nothing: mail scanners (Safe Links,
+Mimecast) open every link of an e-mail, and would rate first, with the first link."""
 
 from __future__ import annotations
 
@@ -59,10 +61,8 @@ def rate_click(request: HttpRequest, token: str, score: int) -> HttpResponse:
     if not ticket.is_finished:
         return _render(request, ticket=ticket, reopened=True)
     first = ticket.satisfaction is None
-    # Only a GET rates: a mail scanner checking the link with HEAD must not.
-    if first and request.method == "GET":
-        ticket = ticket_rate(ticket=ticket, rating=score)
-    return _render(request, ticket=ticket, token=token, form=_form_for(ticket), first=first)
+    form = RatingForm(initial={"rating": score}) if first else _form_for(ticket)
+    return _render(request, ticket=ticket, token=token, form=form, first=first, chosen=score)
 
 
 @require_POST

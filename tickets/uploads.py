@@ -193,6 +193,18 @@ _JPEG_KEPT_MARKERS = frozenset({*range(0xC0, 0xD0), 0xDB, 0xDD, 0xDA, 0xE0, 0xEE
 _JPEG_NO_LENGTH = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM and the restart markers
 
 
+def _jpeg_segment_kept(marker: int, segment: bytes) -> bytes:
+    """Application segments are kept only as their fixed headers: an APP0 could carry a
+    thumbnail (with its own EXIF) or any bytes after "JFIF", an APP14 anything after "Adobe"."""
+    if marker == 0xE0:
+        if segment[4:9] != b"JFIF\0" or len(segment) < 18:
+            return b""
+        return b"\xff\xe0\x00\x10" + segment[4:16] + b"\x00\x00"  # no thumbnail
+    if marker == 0xEE:
+        return segment[:16] if segment[4:9] == b"Adobe" and len(segment) >= 16 else b""
+    return segment
+
+
 def _orientation_segment(orientation: int) -> bytes:
     """A minimal EXIF segment holding only the orientation: a photo taken upright stays so."""
     exif = Image.Exif()
@@ -227,7 +239,7 @@ def _jpeg_image_segments(data: bytes, orientation: int) -> bytes:
         if length < 2 or end > len(data):
             raise _NotAnImage
         if marker in _JPEG_KEPT_MARKERS:
-            output.append(data[position:end])
+            output.append(_jpeg_segment_kept(marker, data[position:end]))
         position = end
         if marker == 0xDA:  # the scan's coded data runs to the next marker but RSTn
             scan_end = position

@@ -231,6 +231,7 @@ def test_merging_moves_words_messages_and_attachments_and_tells_the_customer(
     assert queued_emails() == ["merged"]
 
 
+@pytest.mark.django_db(transaction=True)  # the task worker closes its connection
 def test_the_merge_email_names_both_references(
     agent, duplicate_pair, run_tasks, django_capture_on_commit_callbacks
 ):

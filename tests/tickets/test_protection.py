@@ -30,7 +30,7 @@ def our_channels(settings):
 @pytest.mark.parametrize(
     "typed",
     ["400-000-0000", "4000000000", "400 000 0000", "+86 400 000 0000", "0086-400-000-0000",
-     "４００－０００－００００", "4OO-OOO-OOOO", "(400) 000 0000"],
+     "４００－０００－００００", "(400) 000 0000"],
 )  # fmt: skip
 def test_the_hotline_is_official_however_it_is_written(typed):
     result = check(typed, "en")
@@ -92,6 +92,48 @@ def test_handles_and_app_names(typed, verdict, imitation):
     result = check(typed, "en")
     assert result.verdict == verdict
     assert (result.imitates is not None) == imitation
+
+
+def test_our_number_written_with_letters_is_an_imitation_not_ours():
+    # On a keypad 4OO-OOO-OOOO dials 466-666-6666.
+    result = check("4OO-OOO-OOOO", "en")
+    assert result.verdict == Verdict.NOT_OFFICIAL and result.imitates is not None
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["https://evil.cn\\@okwallet.example/login", "https://evil.cn\\.okwallet.example/",
+     "support@okwallet.example <evil@evil.cn>", "support@okwallet.example, evil@evil.cn",
+     "support@okwallet.example)<evil@evil.cn>", '"support@okwallet.example" <x@evil.cn>'],
+)  # fmt: skip
+def test_tricks_that_hide_the_real_host_or_sender_are_not_official(typed):
+    assert check(typed, "en").verdict == Verdict.NOT_OFFICIAL, typed
+
+
+@pytest.mark.parametrize("typed", ["okwallet。example", "okwallet.example.", "OKWALLET.EXAMPLE/"])
+def test_our_domain_typed_on_a_chinese_keyboard_or_with_a_trailing_dot_is_ours(typed):
+    assert check(typed, "en").verdict == Verdict.OFFICIAL, typed
+
+
+def test_a_support_address_at_a_mail_provider_does_not_make_the_provider_official(settings):
+    settings.SUPPORT_EMAIL = "okwallet_support@qq.com"
+    assert check("okwallet_support@qq.com", "en").verdict == Verdict.OFFICIAL
+    assert check("qq.com", "en").verdict == Verdict.NOT_OFFICIAL
+    assert check("scammer@qq.com", "en").verdict == Verdict.NOT_OFFICIAL
+
+
+def test_staff_cannot_make_a_shared_platform_official(lead_client):
+    add = "/admin/tickets/officialchannel/add/"
+    data = {"kind": "web", "value": "https://weibo.com/okwallet", "description_zh_hans": "微博",
+            "description_en": "Weibo"}  # fmt: skip
+    response = lead_client.post(add, data)
+    assert response.status_code == 200 and "shared platform" in response.content.decode()
+    assert not OfficialChannel.objects.exists()
+    ok = {**data, "value": "pay.okwallet.example"}
+    assert lead_client.post(add, ok).status_code == 302
+    again = lead_client.post(add, ok)
+    assert "already in the list" in again.content.decode()
+    assert OfficialChannel.objects.count() == 1
 
 
 def test_a_number_one_digit_away_from_the_hotline_is_an_imitation():
@@ -299,3 +341,12 @@ def test_a_retried_email_keeps_its_code():
     other = email_code_for(key="other", reference="OK-1", address="a@b.c", template="x")
     assert first == again != other
     assert classify("ｏｋｖ－" + first[4:].lower()) == ("code", first)
+
+
+def test_an_emergency_ticket_without_email_is_not_confirmed_to_nobody(client):
+    response = client.post(
+        en("protection:emergency"), {"what_happened": "hacked", "phone": "138 0013 8000"}
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "We will call you at 138 0013 8000" in page
+    assert "We have sent a confirmation to" not in page

@@ -391,3 +391,24 @@ def test_files_of_one_request_share_one_cpu_budget(monkeypatch):
         "We could not check “a.pdf” together with the other files. Send it in a message of "
         "its own, or send screenshots of its pages."
     ]
+
+
+def test_what_hides_in_a_jpegs_application_headers_is_dropped():
+    output = io.BytesIO()
+    Image.new("RGB", (32, 24), (9, 99, 199)).save(output, format="JPEG")
+    original = output.getvalue()
+    # A JFIF header followed by hidden text, and an "Adobe" segment carrying more.
+    hidden_app0 = (
+        b"\xff\xe0"
+        + (2 + 14 + 20).to_bytes(2, "big")
+        + original[6:20]
+        + b"GPS 31.2N 121.4E ID99"[:20]
+    )
+    adobe = b"Adobe" + b"\x00\x64\x00\x00\x00\x00\x01" + b"secret-id-330102"
+    app14 = b"\xff\xee" + (2 + len(adobe)).to_bytes(2, "big") + adobe
+    start = 2 + 2 + int.from_bytes(original[4:6], "big")  # after SOI and the original APP0
+    crafted = original[:2] + hidden_app0 + app14 + original[start:]
+    cleaned = clean_upload(upload("p.jpg", crafted)).content
+    assert b"GPS" not in cleaned and b"secret-id" not in cleaned
+    with Image.open(io.BytesIO(cleaned)) as image:
+        assert image.size == (32, 24)
