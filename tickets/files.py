@@ -121,6 +121,13 @@ def attachment_deleted(
         )
 
 
+def delete_file_on_commit(file: FieldFile) -> None:
+    """The file goes once the current transaction commits (its row stops naming it in the same
+    transaction: services.attachments_delete_expired); a rollback keeps both."""
+    if file.name:
+        transaction.on_commit(partial(_delete, file.storage, file.name), robust=True)
+
+
 @dataclass(frozen=True)
 class OrphanFile:
     name: str  # relative to the storage, as Attachment.file holds it

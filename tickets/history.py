@@ -70,6 +70,9 @@ class TimelineEntry:
 
 def _event_entry(event: TicketEvent) -> TimelineEntry:
     who = event.actor.get_username() if event.actor else event.actor_label.capitalize()
+    if event.field == "file_deleted":  # services.attachments_delete_expired: the name is old_value
+        what = _("File deleted after the retention period")
+        return TimelineEntry(at=event.created_at, who=who, what=what, detail=event.old_value)
     what = _("%(field)s: %(old)s → %(new)s") % {
         "field": field_label(event.field),
         "old": value_label(event.field, event.old_value),

@@ -69,7 +69,10 @@ def check_follow_up(ticket: Ticket, file_sizes: Sequence[int]) -> None:
 def check_files(ticket: Ticket, file_sizes: Sequence[int]) -> None:
     if not file_sizes:
         return
-    held = ticket.attachments.aggregate(count=Count("id"), size=Sum("size"))
+    # Files deleted after the retention period (tickets/retention.py) no longer count.
+    held = ticket.attachments.filter(deleted_at__isnull=True).aggregate(
+        count=Count("id"), size=Sum("size")
+    )
     count, size = held["count"], held["size"] or 0
     if count + len(file_sizes) > settings.TICKETS_FILES_PER_TICKET:
         raise QuotaExceeded(
