@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
@@ -28,7 +29,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from tickets import console, history, macros, presence, services
+from tickets import console, history, macros, presence, retention, services
 from tickets.models import (
     PRIORITY_RANK,
     QUEUE_ORDER,
@@ -274,7 +275,9 @@ class TicketAdminForm(forms.ModelForm[Ticket]):
         self.page_class: tuple[str, str, set[int]] | None = None
         self.class_posted = False
         if self.instance.pk and "seen_class" in self.fields:
-            tag_ids = [tag.pk for tag in self.instance.tags.all()]
+            # The form's initial holds the ticket's tags already (model_to_dict read them): not
+            # a second query on a page with a query budget.
+            tag_ids = [tag.pk for tag in self.initial.get("tags", self.instance.tags.all())]
             self.fields["seen_class"].initial = _class_token(self.instance, tag_ids)
             if not self.is_bound:
                 self.page_class = (self.instance.kind, self.instance.topic, set(tag_ids))
@@ -517,9 +520,9 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         "satisfaction_comment", "created_at", "updated_at", "first_response_at",
         "first_response_due_display", "resolved_at", "is_spam",
     ]  # fmt: skip
-    readonly_fields = [*customer_fields, "conversation", "history"]
+    readonly_fields = [*customer_fields, "conversation", "files", "history"]
     fieldsets = [
-        (None, {"fields": ["conversation"]}),
+        (None, {"fields": ["conversation", "files"]}),
         (
             _("Reply"),
             {"fields": ["macro", "reply", "reply_kind", "status_after_reply"]},
@@ -738,6 +741,18 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
             {"ticket": ticket, "messages": messages, "opening_attachments": opening_attachments},
         )
 
+    @admin.display(description=_("files"))
+    def files(self, ticket: Ticket) -> SafeString:
+        """Who opened each file, and when it goes (the retention rule), in one query."""
+        return render_to_string(
+            "admin/tickets/ticket/files.html",
+            {
+                "files": retention.files_of(ticket),
+                "deletion_date": retention.deletion_date(ticket),
+                "retention_days": settings.TICKETS_ATTACHMENT_RETENTION_DAYS,
+            },
+        )
+
     @admin.display(description=_("history"))
     def history(self, ticket: Ticket) -> SafeString:
         return render_to_string(
@@ -905,11 +920,16 @@ CUSTOMER_HISTORY_LIMIT = 20
 def customer_panel(ticket: Ticket) -> dict[str, Any]:
     """Who wrote, beside the ticket: their details and their other tickets and chats (same
     e-mail), newest first. One query for the list, whatever its length."""
-    others = list(
-        Ticket.objects.of_customer(ticket.email)
-        .exclude(pk=ticket.pk)
-        .only("pk", "reference", "subject", "status", "channel", "created_at")
-        .order_by("-created_at")[: CUSTOMER_HISTORY_LIMIT + 1]
+    # Without an address (an emergency report may have none) nothing ties tickets together.
+    others = (
+        list(
+            Ticket.objects.of_customer(ticket.email)
+            .exclude(pk=ticket.pk)
+            .only("pk", "reference", "subject", "status", "channel", "created_at")
+            .order_by("-created_at")[: CUSTOMER_HISTORY_LIMIT + 1]
+        )
+        if ticket.email
+        else []
     )
     query = "?" + urlencode({"queue": "anyone", "email__iexact": ticket.email})
     return {

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import re
 import time
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -8,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import RegexValidator
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +22,7 @@ from tickets.masking import CARD, mask_secrets
 from tickets.models import MONEY_TOPICS, Kind, Topic
 from tickets.roles import chat_agents
 from tickets.services import MAX_ATTACHMENTS, too_many_files_message
+from tickets.settlement import Settlement, settlement
 from tickets.uploads import MAX_UPLOAD_MB, PDF_CPU_SECONDS, CleanUpload, clean_upload
 
 
@@ -103,17 +108,26 @@ reference_validator = RegexValidator(
 # Short fields stored as typed: a card number there is refused, not masked (masking a name or a
 # phone number would leave it wrong). Free text (subject, description, messages) is masked.
 CARD_FREE_FIELDS = frozenset({"name", "phone", "transaction_reference"})
+# A transaction reference may be 16-19 digits that pass the card checksum by chance (about one
+# in ten): there, only a number grouped as cards are written (6222 0212 ...) is refused.
+_GROUPED_LIKE_A_CARD = re.compile(r"\d{4}([ -])\d{4}\1\d{4}\1\d{1,7}")
 
 
 def refuse_card_number(value: str) -> None:
     if CARD in mask_secrets(value).found:
-        raise ValidationError(
-            _(
-                "This looks like a bank card number. We never need your full card number: "
-                "leave it out, or give only its last 4 digits in the description."
-            ),
-            code="card_number",
-        )
+        raise ValidationError(_card_message(), code="card_number")
+
+
+def refuse_grouped_card_number(value: str) -> None:
+    if _GROUPED_LIKE_A_CARD.search(value):
+        refuse_card_number(value)
+
+
+def _card_message() -> StrOrPromise:
+    return _(
+        "This looks like a bank card number. We never need your full card number: "
+        "leave it out, or give only its last 4 digits in the description."
+    )
 
 
 class HoneypotForm(forms.Form):
@@ -127,7 +141,12 @@ class HoneypotForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["website"].widget.attrs.update({"tabindex": "-1", "autocomplete": "off"})
         for name in CARD_FREE_FIELDS.intersection(self.fields):
-            self.fields[name].validators.append(refuse_card_number)
+            check = (
+                refuse_grouped_card_number
+                if name == "transaction_reference"
+                else refuse_card_number
+            )
+            self.fields[name].validators.append(check)
 
     def clean_website(self) -> str:
         if self.cleaned_data.get("website"):
@@ -203,6 +222,21 @@ class TicketForm(HoneypotForm, FilesCheckedLast):
             "the number shown in your transaction history."
         ),
     )
+    transaction_amount = forms.DecimalField(
+        label=_("Amount (yuan)"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+        error_messages={"invalid": _("Enter the amount in digits, e.g. 500 or 99.50.")},
+    )
+    transaction_date = forms.DateField(
+        label=_("Date of the transaction"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter the date as year-month-day, e.g. 2026-11-20.")},
+    )
     email = forms.EmailField(
         label=_("Email"),
         max_length=254,
@@ -224,6 +258,7 @@ class TicketForm(HoneypotForm, FilesCheckedLast):
         "subject",
         "description",
         "transaction_reference",
+        "transaction_date",
         "email",
         "name",
         "phone",
@@ -256,11 +291,31 @@ class TicketForm(HoneypotForm, FilesCheckedLast):
         self.fields["name"].widget.attrs["autocomplete"] = "name"
         self.fields["phone"].widget.attrs.update({"autocomplete": "tel", "inputmode": "tel"})
 
+    def clean_transaction_date(self) -> date | None:
+        made_on: date | None = self.cleaned_data.get("transaction_date")
+        if made_on is not None and made_on > timezone.localdate():
+            raise ValidationError(_("The date cannot be in the future."), code="future")
+        return made_on
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if cleaned.get("topic") not in MONEY_TOPICS:
             cleaned["transaction_reference"] = ""
+            cleaned["transaction_amount"] = None
+            cleaned["transaction_date"] = None
         return cleaned
+
+    def settlement(self) -> Settlement | None:
+        """When money of this topic normally arrives, against the date typed (or None)."""
+        topic = self.data.get("topic", "")
+        field = self.fields["transaction_date"]
+        try:
+            made_on = field.clean(self.data.get("transaction_date", ""))
+        except ValidationError:
+            return None
+        if topic not in MONEY_TOPICS or made_on is None:
+            return None
+        return settlement(topic, made_on, timezone.localdate())
 
 
 class MessageForm(FilesCheckedLast):

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
+from django.db.models.functions import Coalesce, Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
@@ -221,6 +221,11 @@ class Ticket(models.Model):
     name = models.CharField(_("name"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     transaction_reference = models.CharField(_("transaction reference"), max_length=64, blank=True)
+    # Asked for money topics (tickets/settlement.py says when such money normally arrives).
+    transaction_amount = models.DecimalField(
+        _("amount"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    transaction_date = models.DateField(_("transaction date"), null=True, blank=True)
     language = models.CharField(_("language"), max_length=8, default=settings.LANGUAGE_CODE)
     masked_secrets = models.JSONField(
         _("masked secrets"),
@@ -404,6 +409,28 @@ class Message(models.Model):
         return f"{self.ticket.reference} · {self.get_author_type_display()}"
 
 
+# When a finished ticket's files start counting down (tickets/retention.py): the moment it was
+# resolved, or, for a ticket closed without being resolved (spam, closed straight away), closed.
+# Reopening clears resolved_at (services._change_status), so a ticket resolved again restarts.
+RETENTION_CLOCK = Coalesce("ticket__resolved_at", "ticket__status_changed_at")
+
+
+class AttachmentQuerySet(models.QuerySet["Attachment"]):
+    def kept(self) -> AttachmentQuerySet:
+        """Attachments whose file is still stored (not yet removed by the retention rule)."""
+        return self.filter(deleted_at__isnull=True)
+
+    def past_retention(self, cutoff: datetime) -> AttachmentQuerySet:
+        """Files of finished tickets whose retention clock (RETENTION_CLOCK) started at or
+        before `cutoff`. A reopened ticket is active again, so its files stay."""
+        return (
+            self.kept()
+            .filter(ticket__status__in=FINISHED)
+            .alias(retention_start=RETENTION_CLOCK)
+            .filter(retention_start__lte=cutoff)
+        )
+
+
 class Attachment(models.Model):
     class FileType(models.TextChoices):
         PNG = "image/png", "PNG"
@@ -426,6 +453,11 @@ class Attachment(models.Model):
     content_type = models.CharField(_("type"), max_length=40, choices=FileType)
     size = models.PositiveIntegerField(_("size (bytes)"))
     created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    # Set when the retention rule removed the file (services.attachments_delete_expired): the
+    # row stays, with its name, so the ticket still says what was sent and when it went.
+    deleted_at = models.DateTimeField(_("file deleted"), null=True, blank=True)
+
+    objects = AttachmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -441,6 +473,38 @@ class Attachment(models.Model):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class AttachmentAccess(models.Model):
+    """A staff member opened an attachment (tickets.views.attachment_download): the audit of
+    who has seen a customer's files. Never edited; kept as long as the attachment's row."""
+
+    attachment = models.ForeignKey(
+        Attachment, on_delete=models.CASCADE, related_name="accesses", verbose_name=_("attachment")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    # The name as it was: the audit still says who if the account is renamed or deleted.
+    username = models.CharField(_("user name"), max_length=150)
+    inline = models.BooleanField(_("viewed in the page"), default=False)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("attachment access")
+        verbose_name_plural = _("attachment accesses")
+
+    def __str__(self) -> str:
+        return f"{self.username} · {self.attachment_id}"
 
 
 class Deflection(models.Model):

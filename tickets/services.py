@@ -11,7 +11,8 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -22,12 +23,14 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from tickets.files import deleted_on_rollback, store_file
+from tickets import retention
+from tickets.files import delete_file_on_commit, deleted_on_rollback, store_file
 from tickets.masking import mask_secrets
 from tickets.models import (
     FINISHED,
     MONEY_TOPICS,
     Attachment,
+    AttachmentAccess,
     Channel,
     Kind,
     Macro,
@@ -43,9 +46,13 @@ from tickets.models import (
 from tickets.protection_models import ReportedContact
 
 __all__ = [
+    "Submission",
+    "ticket_submit",
     "emergency_report_create",
     "scam_report_create",
     "TicketClosedError",
+    "attachment_access_record",
+    "attachments_delete_expired",
     "TicketConflictError",
     "TicketSeen",
     "can_change_status",
@@ -148,6 +155,54 @@ def _store_attachments(
         attachment.save()
 
 
+def attachment_access_record(*, attachment: Attachment, user: User, inline: bool) -> None:
+    """A staff member opened a customer's file (downloaded it, or saw it in the page): the
+    ticket's audit of who has seen it. Nothing about the ticket changes."""
+    AttachmentAccess.objects.create(
+        attachment=attachment, user=user, username=user.get_username(), inline=inline
+    )
+
+
+def _tickets_with_expired_files(cutoff: datetime) -> list[int]:
+    """Read without a lock, so possibly stale by the time each ticket is locked."""
+    return list(
+        Attachment.objects.past_retention(cutoff)
+        .order_by("ticket_id")
+        .values_list("ticket_id", flat=True)
+        .distinct()
+    )
+
+
+def attachments_delete_expired(*, now: datetime | None = None) -> list[Attachment]:
+    """The retention rule (tickets/retention.py): delete the files of tickets finished longer
+    ago than TICKETS_ATTACHMENT_RETENTION_DAYS. Each row stays, named, with `deleted_at`, and
+    the ticket's history says so; the file goes once its ticket's transaction commits.
+
+    One ticket at a time under its row lock, the rule checked again there: a customer who
+    reopens a ticket at this moment keeps its files."""
+    now = now or timezone.now()
+    cutoff = retention.cutoff(now)
+    deleted: list[Attachment] = []
+    for ticket_id in _tickets_with_expired_files(cutoff):
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
+            if ticket is None:
+                continue  # deleted meanwhile, with its files
+            expired = list(
+                Attachment.objects.past_retention(cutoff)
+                .filter(ticket=ticket)
+                .select_related("ticket")
+            )
+            for attachment in expired:
+                delete_file_on_commit(attachment.file)
+                attachment.file.name = ""
+                attachment.deleted_at = now
+                attachment.save(update_fields=["file", "deleted_at"])
+                _record(ticket, "file_deleted", attachment.original_name, "", label="system")
+            deleted.extend(expired)
+    return deleted
+
+
 def initial_priority(*, kind: str, topic: str, transaction_reference: str, text: str) -> str:
     """Money that may be lost or stolen goes to the front of the queue."""
     if kind == Kind.COMPLAINT and topic in MONEY_TOPICS and transaction_reference.strip():
@@ -168,6 +223,8 @@ def ticket_create(
     name: str = "",
     phone: str = "",
     transaction_reference: str = "",
+    transaction_amount: Decimal | None = None,
+    transaction_date: date | None = None,
     attachments: Sequence[CleanUpload] = (),
     channel: str = Channel.WEB,
     priority: str = "",
@@ -190,6 +247,8 @@ def ticket_create(
         name=name.strip(),
         phone=phone.strip(),
         transaction_reference=transaction_reference.strip() if topic in MONEY_TOPICS else "",
+        transaction_amount=transaction_amount if topic in MONEY_TOPICS else None,
+        transaction_date=transaction_date if topic in MONEY_TOPICS else None,
         language=language,
         masked_secrets=sorted(set(masked_subject.found) | set(masked_description.found)),
         priority=priority
@@ -223,6 +282,39 @@ def ticket_create(
         if alert_security:
             _queue_email(ticket.pk, "security_alert")
     return ticket
+
+
+@dataclass(frozen=True)
+class Submission:
+    ticket: Ticket
+    joined: bool  # added to the customer's open ticket about the same transaction
+
+
+def ticket_submit(
+    *, email: str, topic: str, transaction_reference: str, **fields: Any
+) -> Submission:
+    """The public form: a new ticket, unless this customer already has an open one about the
+    same transaction. Then what they wrote joins it as a message (staff see one thread, the
+    customer is told), with its subject as the first line."""
+    reference = transaction_reference.strip()
+    if reference and topic in MONEY_TOPICS:
+        earlier = (
+            Ticket.objects.active()
+            .filter(email__iexact=email.strip(), transaction_reference__iexact=reference)
+            .order_by("created_at")
+            .first()
+        )
+        if earlier is not None:
+            body = f"{fields['subject']}\n\n{fields['description']}"
+            ticket_add_customer_message(
+                ticket=earlier, body=body, attachments=fields.get("attachments", ())
+            )
+            earlier.refresh_from_db()
+            return Submission(earlier, joined=True)
+    ticket = ticket_create(
+        email=email, topic=topic, transaction_reference=transaction_reference, **fields
+    )
+    return Submission(ticket, joined=False)
 
 
 def scam_report_create(*, reported: str, what_happened: str, email: str, language: str) -> Ticket:
@@ -948,7 +1040,8 @@ def ticket_merge(*, duplicate: Ticket, into: Ticket, actor: User) -> Ticket:
             )
         if duplicate.is_live_chat or into.is_live_chat:
             raise ValidationError(_("End the live chat before merging it."))
-        if duplicate.email.casefold() != into.email.casefold():
+        # No address (an emergency report may have none) is nobody's, not the same customer's.
+        if not duplicate.email or duplicate.email.casefold() != into.email.casefold():
             # The duplicate's reference and links open the merged ticket: across customers
             # that would show one customer's conversation to another.
             raise ValidationError(
