@@ -10,15 +10,16 @@ class FaqConfig(AppConfig):
 
     def ready(self) -> None:
         from faq import search
-        from faq.models import Article, Category
+        from faq.models import Article, Category, SecurityNotice
 
         # The search index follows every save of an article, in the same transaction.
         post_save.connect(
             search.index_saved_article, sender=Article, dispatch_uid="faq.search.index"
         )
-        # Cached article pages go stale when an article or a category changes: at once, and
-        # again on commit, or another worker could cache the old text under the new version.
-        for model in (Article, Category):
+        # Cached pages go stale when an article, a category or a notice (home, security)
+        # changes: at once, and again on commit, or another worker could cache the old text
+        # under the new version.
+        for model in (Article, Category, SecurityNotice):
             for signal in (post_save, post_delete):
                 signal.connect(_content_changed, sender=model, dispatch_uid=f"faq.pages.{model}")
 

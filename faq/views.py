@@ -1,10 +1,11 @@
 import hashlib
 import re
 import secrets
+import time
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -56,6 +57,7 @@ POPULAR_SEARCHES = {
 
 
 @require_safe
+@pagecache.cached_page(variant=pagecache.chat_state)
 def home(request: HtmxHttpRequest) -> HttpResponse:
     language = current_language()
     context = {
@@ -68,6 +70,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_safe
+@pagecache.cached_page(variant=pagecache.chat_state)
 def category_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     category = get_object_or_404(Category, slug=slug)
     articles = Article.objects.published().in_language().in_category(category)
@@ -83,6 +86,10 @@ def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     page = pagecache.get(language, slug)
     if page is None:
         page = _render_article_page(request, language, slug)
+        # From now on the middleware answers the plain requests for it, before routing.
+        pagecache.page_register(
+            request, page, serve_if=_without_last_search, finish=_give_visitor_id
+        )
     not_modified = get_conditional_response(
         request, etag=page.etag, last_modified=page.last_modified
     )
@@ -105,10 +112,19 @@ def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     # Revalidate every time (cheap, answered with 304), and never share: the page holds the
     # visitor's own CSRF token in the feedback form.
     patch_cache_control(response, private=True, no_cache=True)
+    _give_visitor_id(request, response)
+    return response
+
+
+def _without_last_search(request: HttpRequest) -> bool:
+    # A visit that searched and comes here instead goes through the view (synonym_record).
+    return LAST_SEARCH_COOKIE not in request.COOKIES
+
+
+def _give_visitor_id(request: HttpRequest, response: HttpResponse) -> None:
     if _visitor_id(request) is None:
         # The visitor's id before any vote: a vote sent without it counts per address and day.
         _set_visitor_cookie(response, secrets.token_urlsafe(24))
-    return response
 
 
 def _set_visitor_cookie(response: HttpResponse, visitor_id: str) -> None:
@@ -168,7 +184,7 @@ def _render_article_page(request: HtmxHttpRequest, language: str, slug: str) -> 
     return page
 
 
-def _visitor_id(request: HtmxHttpRequest) -> str | None:
+def _visitor_id(request: HttpRequest) -> str | None:
     return request.get_signed_cookie(VISITOR_COOKIE, default=None, salt=VISITOR_SALT)
 
 
@@ -259,45 +275,66 @@ def search_results(request: HtmxHttpRequest) -> HttpResponse:
     live_panel = partial and request.htmx.target != SEARCH_RESULTS_ID
     too_short = bool(query) and is_too_short(query)
     exact = request.GET.get(EXACT_PARAM) == "1"  # "Search instead for" what was typed
-    outcome = find(query, language=language, exact=exact) if query and not too_short else None
-    results = outcome.results if outcome else []
 
-    search_log = None
     # Log what the customer searched for, not each pause in their typing: live searches only
     # from two characters on, and a query that extends or trims the previous one (typing on,
     # or Enter on what was typed) updates that search's row (faq.services.search_log_record).
     # A history restore (Back to a live-search address) shows a search again, it is not one.
     repeat = bool(request.htmx) and request.htmx.history_restore_request
-    if query and not repeat and not (partial and len(query) < LIVE_SEARCH_MIN_LENGTH):
-        search_log = services.search_log_record(
-            query=query,
-            language=language,
-            result_count=len(results),
-            previous_token=request.GET.get(SEARCH_TOKEN_PARAM, ""),
-        )
-
+    logged = bool(query) and not repeat and not (partial and len(query) < LIVE_SEARCH_MIN_LENGTH)
     form_id = request.htmx.trigger if partial else None
-    context: dict[str, object] = {
-        "query": query,
-        "results": results,
-        "too_short": too_short,
-        "search_token": search_log.token if search_log else "",
-        "search_token_param": SEARCH_TOKEN_PARAM,
-        "search_form_id": form_id if form_id in SEARCH_FORM_IDS else "page-search-form",
-        "live_results": results[:LIVE_RESULTS],
-        "corrected": outcome.corrected if outcome else "",
-        "exact_param": EXACT_PARAM,
-        "urgent_help": urgent_help(query),
-    }
-    if query and not results and not live_panel:
-        context["popular_articles"] = Article.objects.popular(language, POPULAR_ARTICLES)
+    search_form_id = form_id if form_id in SEARCH_FORM_IDS else "page-search-form"
     if live_panel:
         template = "faq/search.html#live-results"
     elif partial:
         template = "faq/search.html#results"
     else:
         template = "faq/search.html"
-    response = TemplateResponse(request, template, context)
+
+    # Everyone who searches the same words sees the same page but for three tokens: it is
+    # rendered once and kept briefly (faq.pagecache.render_get).
+    key = ("search", language, query, exact, template, search_form_id, logged)
+    shared = pagecache.render_get(key)
+    if shared is None:
+        version = pagecache.content_version()  # first: an edit during the render wins
+        outcome = find(query, language=language, exact=exact) if query and not too_short else None
+        results = outcome.results if outcome else []
+        context: dict[str, object] = {
+            "query": query,
+            "results": results,
+            "too_short": too_short,
+            "search_token": pagecache.TOKEN_PLACEHOLDER if logged else "",
+            "search_token_param": SEARCH_TOKEN_PARAM,
+            "search_form_id": search_form_id,
+            "live_results": results[:LIVE_RESULTS],
+            "corrected": outcome.corrected if outcome else "",
+            "exact_param": EXACT_PARAM,
+            "urgent_help": urgent_help(query),
+            "csrf_token": pagecache.CSRF_PLACEHOLDER,
+            "csp_nonce": pagecache.NONCE_PLACEHOLDER,
+        }
+        if query and not results and not live_panel:
+            context["popular_articles"] = Article.objects.popular(language, POPULAR_ARTICLES)
+        shared = pagecache.SharedRender(
+            version=version,
+            content=render_to_string(template, context, request),
+            expires=time.monotonic() + pagecache.SEARCH_TTL_SECONDS,
+            result_count=len(results),
+        )
+        pagecache.render_put(key, shared)
+
+    search_log = None
+    if logged:
+        search_log = services.search_log_record(
+            query=query,
+            language=language,
+            result_count=shared.result_count,
+            previous_token=request.GET.get(SEARCH_TOKEN_PARAM, ""),
+        )
+    token = search_log.token if search_log else ""
+    # A TemplateResponse already rendered: tests and tools still see which template it is.
+    response = TemplateResponse(request, template)
+    response.content = pagecache.personalise_search(shared.content, request, token=token)
     if partial:
         address = reverse("faq:search") + (f"?{urlencode({'q': query})}" if query else "")
         # The first live search from another page adds a history entry (Back returns to that
@@ -334,11 +371,13 @@ def search_open(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_safe
+@pagecache.cached_page(variant=pagecache.chat_state)
 def contact(request: HtmxHttpRequest) -> HttpResponse:
     return TemplateResponse(request, "faq/contact.html", {})
 
 
 @require_safe
+@pagecache.cached_page(variant=pagecache.chat_state)
 def security(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "notices": SecurityNotice.objects.published(),

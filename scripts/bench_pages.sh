@@ -18,31 +18,69 @@ $PY manage.py collectstatic --noinput -v0
 $PY manage.py load_help_content >/dev/null
 
 port=8765
-css=$($PY -c "import json;print(json.load(open('staticfiles/staticfiles.json'))['paths']['css/site.css'])")
+# The reference: a 20 KB file served by WhiteNoise through the same gunicorn (the project's own
+# CSS is 18 KB). Written after collectstatic, gone at the end.
+reference=staticfiles/bench-reference-20k.txt
+head -c 20480 /dev/zero | tr '\0' 'x' >"$reference"
+server_pid=
+cleanup() {
+  [[ -n $server_pid ]] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -f "$reference"
+  rm -rf "$work"
+}
+trap cleanup EXIT
 start=".venv/bin/gunicorn -w 2 -k sync -b 127.0.0.1:$port wallet_support.wsgi"
-article="http://127.0.0.1:$port/zh-hans/articles/withdrawal-arrival-time/"
+base="http://127.0.0.1:$port/zh-hans"
+article="$base/articles/withdrawal-arrival-time/"
 declare -A urls=(
-  [static]="http://127.0.0.1:$port/static/$css"
+  [static]="http://127.0.0.1:$port/static/bench-reference-20k.txt"
   [article]="$article"
   [article-uncached]="$article"
-  [home]="http://127.0.0.1:$port/zh-hans/"
-  [category]="http://127.0.0.1:$port/zh-hans/categories/withdrawal/"
+  [home]="$base/"
+  [category]="$base/categories/withdrawal/"
+  [search]="$base/search/?q=%E6%8F%90%E7%8E%B0"
+  [ticket-form]="$base/tickets/new/"
+  [contact]="$base/contact/"
+  [security]="$base/security/"
+  [track]="$base/tickets/track/"
+  [chat-start]="$base/tickets/chat/"
+  [verify]="$base/verify/"
+  [emergency]="$base/emergency/"
 )
-labels=(static article article-uncached home category)
+labels=(static article article-uncached home category search ticket-form contact security
+  track chat-start verify emergency)
 declare -A rps
-for round in 1 2; do
-  for label in "${labels[@]}"; do
+rounds=${ROUNDS:-2}
+for ((round = 0; round < rounds; round++)); do
+  # Rotated: each round starts one page later, so no page always runs first or last (a
+  # neighbour's load or the machine warming up shifts every ratio alike, not one).
+  shift_by=$(( round * ${#labels[@]} / rounds ))
+  order=("${labels[@]:shift_by}" "${labels[@]:0:shift_by}")
+  for label in "${order[@]}"; do
     command=$start
     [[ $label == article-uncached ]] && command="env FAQ_PAGE_CACHE=0 $start"
     line=$(bash "$HTTP_SH" "$command" "${urls[$label]}" "$label")
-    echo "round $round: $line"
+    echo "round $((round + 1)): $line"
     rps[$label]="${rps[$label]:-} $(echo "$line" | awk '{print $2}')"
   done
 done
 best() { printf '%s\n' $1 | sort -g | tail -n 1; }
 static=$(best "${rps[static]}")
+echo "reference: $reference (20480 bytes) at $(printf '%.1f' "$static") req/s"
 for label in "${labels[@]:1}"; do
   awk -v l="$label" -v a="$(best "${rps[$label]}")" -v s="$static" \
     'BEGIN { printf "%-17s %8.1f req/s  ratio to static %.3f\n", l, a, a / s }'
 done
-rm -rf "$work"
+
+# Memory: every page of both languages once (all caches full), then each worker's RSS.
+$start >"$work/rss-server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do curl -sf -o /dev/null "$base/" && break; sleep 0.2; done
+pages=$(curl -s "http://127.0.0.1:$port/sitemap.xml" | grep -o '<loc>[^<]*</loc>' | sed 's/<[^>]*>//g; s#^https\?://[^/]*##')
+for _ in 1 2 3; do  # sync workers take turns: a few passes reach both
+  for path in $pages; do curl -s -o /dev/null "http://127.0.0.1:$port$path"; done
+  for label in "${labels[@]:1}"; do curl -s -o /dev/null "${urls[$label]}"; done
+done
+for pid in $(pgrep -P "$server_pid"); do
+  awk -v p="$pid" '/^VmRSS/ { printf "worker %s RSS after warm-up: %.1f MB\n", p, $2 / 1024 }' "/proc/$pid/status"
+done

@@ -11,6 +11,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 from django.test import Client
 
+from faq import pagecache
 from tests.factories import ArticleFactory, CategoryFactory, SecurityNoticeFactory
 from tests.helpers import load_help_content
 from tickets.roles import ROLE_BY_NAME
@@ -25,6 +26,13 @@ def plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def empty_page_cache():
+    # The per-worker page cache outlives a test's database: pages of one test's rows must
+    # not be served in the next.
+    pagecache.clear()
 
 
 @pytest.fixture(autouse=True)

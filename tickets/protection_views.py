@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from faq.models import current_language
+from faq.pagecache import cached_page, hotline_state
 from tickets.access import grant_access
 from tickets.availability import chat_is_open, next_opening
 from tickets.channels import check
@@ -53,6 +54,7 @@ def _verify_page(
 
 
 @require_safe
+@cached_page()
 def verify(request: HtmxHttpRequest) -> HttpResponse:
     return _verify_page(request, request.GET if "q" in request.GET else None)
 
@@ -80,6 +82,7 @@ def verify_report(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@cached_page(variant=hotline_state)
 def emergency(request: HtmxHttpRequest) -> HttpResponse:
     form = EmergencyForm(request.POST or None)
     refused = False

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django.views.decorators.vary import vary_on_headers
 
 from faq.models import Article, current_language
+from faq.pagecache import cached_page, chat_state
 from faq.search import SearchResult, search
 from faq.services import deflection_record
 from tickets.access import DRAFT_SESSION_KEY, grant_access, ticket_for_customer
@@ -39,13 +40,14 @@ from tickets.ratelimit import (
 )
 from tickets.services import (
     TicketClosedError,
+    attachment_access_record,
     ticket_add_customer_message,
     ticket_confirm_resolution,
-    ticket_create,
     ticket_reopen,
+    ticket_submit,
 )
 from wallet_support.clients import client_ip
-from wallet_support.htmx import HtmxHttpRequest
+from wallet_support.htmx import HtmxHttpRequest, staff_user
 
 
 class _FilesRefused(Exception):
@@ -53,6 +55,7 @@ class _FilesRefused(Exception):
 
 
 SUBMITTED_SESSION_KEY = "tickets_submitted"
+JOINED_SESSION_KEY = "tickets_submitted_joined"
 DEFLECTED_SESSION_KEY = "tickets_deflected"
 SUGGESTIONS = 3
 
@@ -68,6 +71,7 @@ def _suggested_articles(subject: str) -> list[SearchResult]:
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 @vary_on_headers("HX-Request")
+@cached_page()
 def ticket_new(request: HtmxHttpRequest) -> HttpResponse:
     # Only the address is known before the body is read: a refused request's files are skipped
     # unread, and its text is shown again.
@@ -107,7 +111,7 @@ def _ticket_form(request: HtmxHttpRequest, *, skipped: SkipUploads | None) -> Ht
             refused = True
         elif form.check_files():
             try:
-                ticket = ticket_create(
+                submission = ticket_submit(
                     kind=data["kind"],
                     topic=data["topic"],
                     subject=data["subject"],
@@ -116,14 +120,19 @@ def _ticket_form(request: HtmxHttpRequest, *, skipped: SkipUploads | None) -> Ht
                     name=data["name"],
                     phone=data["phone"],
                     transaction_reference=data["transaction_reference"],
+                    transaction_amount=data["transaction_amount"],
+                    transaction_date=data["transaction_date"],
                     attachments=data["attachments"],
                     language=current_language(),
                 )
             except FileStoreError as error:  # a full disk: said by the field, nothing lost
                 form.add_error("attachments", error)
+            except QuotaExceeded as error:  # joining a ticket that already took a lot
+                form.add_error("description" if error.field == "body" else error.field, error)
             else:
-                request.session[SUBMITTED_SESSION_KEY] = ticket.reference
-                grant_access(request, ticket)
+                request.session[SUBMITTED_SESSION_KEY] = submission.ticket.reference
+                request.session[JOINED_SESSION_KEY] = submission.joined
+                grant_access(request, submission.ticket)
                 return redirect("tickets:submitted")
 
     files_lost = bool(request.FILES) or (skipped is not None and skipped.skipped > 0)
@@ -140,6 +149,7 @@ def _ticket_form(request: HtmxHttpRequest, *, skipped: SkipUploads | None) -> Ht
         "refused": message,
         "files_lost": files_lost,
         "suggestions": _suggested_articles(form["subject"].value() or ""),
+        "date_settlement": form.settlement() if form.is_bound else None,
         "subject_masked": mask_secrets(form["subject"].value() or "").labels,
         "description_masked": mask_secrets(form["description"].value() or "").labels,
     }
@@ -163,6 +173,7 @@ def ticket_field_check(request: HtmxHttpRequest, field_name: str) -> HttpRespons
         "masked_preview": mask_secrets(value).labels
         if field_name in {"subject", "description"}
         else [],
+        "settlement": form.settlement() if field_name == "transaction_date" else None,
         # The subject also refreshes the matching articles beside the form (out of band).
         "suggestions_oob": field_name == "subject",
         "suggestions": _suggested_articles(value) if field_name == "subject" else [],
@@ -189,10 +200,12 @@ def ticket_submitted(request: HtmxHttpRequest) -> HttpResponse:
     if not reference:
         return redirect("tickets:track")
     ticket = get_object_or_404(Ticket, reference=reference)
-    return TemplateResponse(request, "tickets/ticket_submitted.html", {"ticket": ticket})
+    context = {"ticket": ticket, "joined": request.session.get(JOINED_SESSION_KEY, False)}
+    return TemplateResponse(request, "tickets/ticket_submitted.html", context)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@cached_page(variant=chat_state)
 def ticket_track(request: HtmxHttpRequest) -> HttpResponse:
     form = TrackForm(request.POST or None)
     error = ""
@@ -315,12 +328,19 @@ def attachment_download(request: HtmxHttpRequest, pk: int) -> HttpResponseBase:
     if not (request.user.is_staff and request.user.has_perm("tickets.view_ticket")):
         raise PermissionDenied
     attachment = get_object_or_404(Attachment, pk=pk)
+    if attachment.is_deleted:
+        raise Http404("The file was deleted after the retention period.")
+    inline = request.GET.get("inline") == "1" and attachment.is_image
     response = FileResponse(
         attachment.file.open("rb"),
-        as_attachment=request.GET.get("inline") != "1" or not attachment.is_image,
+        as_attachment=not inline,
         filename=attachment.original_name,
         content_type=attachment.content_type,
     )
+    # Recorded once the file is open (a missing file raises first): who saw a customer's file.
+    # A HEAD request is answered without the file's content.
+    if request.method == "GET":
+        attachment_access_record(attachment=attachment, user=staff_user(request), inline=inline)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -16,6 +16,7 @@ from django.core.exceptions import BadRequest
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
+from faq import pagecache
 from wallet_support.clients import client_ip
 
 access_log = logging.getLogger("wallet_support.access")
@@ -136,3 +137,19 @@ class RequestLogMiddleware:
                 },
             )
             request_id.reset(token)
+
+
+class PageCacheMiddleware:
+    """Answers a request for a public page kept in the per-worker cache (faq.pagecache) before
+    URL routing, the view and any template. Last in the chain: the middleware before it still
+    give the request its session, language, CSRF cookie and CSP nonce, and the response its
+    headers. A page gets into the cache only through its view (`faq.pagecache.cached_page`)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = pagecache.page_answer(request)
+        if response is not None:
+            return response
+        return self.get_response(request)

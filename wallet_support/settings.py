@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "wallet_support.middleware.RequestChecksMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last: answers cached public pages before URL routing (faq.pagecache).
+    "wallet_support.middleware.PageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "wallet_support.urls"
@@ -191,11 +193,26 @@ TICKETS_RATE_TRACKING = os.environ.get("TICKETS_RATE_TRACKING", "20/600")
 TICKETS_LINK_MAX_AGE_DAYS = int(os.environ.get("TICKETS_LINK_MAX_AGE_DAYS", "90"))
 # A chat nobody has taken after this long tells the customer and offers the ticket form.
 TICKETS_CHAT_WAIT_MINUTES = int(os.environ.get("TICKETS_CHAT_WAIT_MINUTES", "10"))
+# How many business days money of a topic normally takes to arrive ("topic:shortest-longest",
+# comma-separated): the complaint form shows the customer whether theirs is late. The seeds give
+# 1-3 business days for withdrawals, and no figure for the others.
+TICKETS_SETTLEMENT_BUSINESS_DAYS = {
+    topic: (int(shortest), int(longest))
+    for topic, _sep, window in (
+        item.strip().partition(":")
+        for item in os.environ.get("TICKETS_SETTLEMENT_BUSINESS_DAYS", "withdrawal:1-3").split(",")
+        if item.strip()
+    )
+    for shortest, _dash, longest in [window.partition("-")]
+}
 # Quotas per ticket and per chat (tickets/quotas.py): what one conversation may cost us.
 TICKETS_FOLLOW_UPS_PER_HOUR = int(os.environ.get("TICKETS_FOLLOW_UPS_PER_HOUR", "10"))
 TICKETS_FILES_PER_TICKET = int(os.environ.get("TICKETS_FILES_PER_TICKET", "15"))
 TICKETS_FILE_MB_PER_TICKET = int(os.environ.get("TICKETS_FILE_MB_PER_TICKET", "30"))
 TICKETS_CHAT_MESSAGES_PER_MINUTE = int(os.environ.get("TICKETS_CHAT_MESSAGES_PER_MINUTE", "12"))
+# Customers' files are deleted this many days after their ticket is resolved (or closed);
+# `manage.py delete_expired_attachments`, from cron, does it (tickets/retention.py).
+TICKETS_ATTACHMENT_RETENTION_DAYS = int(os.environ.get("TICKETS_ATTACHMENT_RETENTION_DAYS", "180"))
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
