@@ -266,7 +266,9 @@ def check(raw: str, language: str) -> CheckResult:
                     check_count=F("check_count") + 1
                 )
             return CheckResult(Verdict.OFFICIAL, kind, normalised, official=channel)
-    imitated = next((c for c in channels if _imitates(kind, normalised, c, seen)), None)
+    # A web address imitating us is named after our web address, not our e-mail sender.
+    same_kind_first = sorted(channels, key=lambda channel: channel.kind != kind)
+    imitated = next((c for c in same_kind_first if _imitates(kind, normalised, c, seen)), None)
     return CheckResult(
         Verdict.NOT_OFFICIAL,
         kind,

@@ -59,6 +59,17 @@ def test_look_alike_domains_are_not_official_and_are_called_imitations(typed):
     assert result.imitates is not None, typed
 
 
+def test_an_imitation_is_named_after_our_channel_of_the_same_kind():
+    result = check("okwallet.example.evil.cn", "en")
+    assert result.imitates is not None and result.imitates.kind == "web"
+
+
+def test_the_report_form_shows_no_label_for_its_hidden_value(client):
+    html = client.get(en("protection:verify"), {"q": "evil.cn"}).content.decode()
+    assert 'type="hidden" name="reported" value="evil.cn"' in html
+    assert ">Reported<" not in html
+
+
 def test_an_unrelated_domain_is_not_official_and_not_an_imitation():
     result = check("example.org", "en")
     assert (result.verdict, result.imitates) == (Verdict.NOT_OFFICIAL, None)
