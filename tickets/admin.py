@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from contextvars import ContextVar
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django import forms
@@ -29,8 +30,9 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from tickets import console, history, macros, presence, retention, services
+from tickets import console, history, macros, presence, register, retention, services
 from tickets.models import (
+    FINISHED,
     PRIORITY_RANK,
     QUEUE_ORDER,
     Deflection,
@@ -159,6 +161,44 @@ class OverdueFilter(YesNoFilter):
     def keep(self, queryset: QuerySet[Any], yes: bool) -> QuerySet[Any]:
         overdue = Ticket.objects.overdue().values("pk")
         return queryset.filter(pk__in=overdue) if yes else queryset.exclude(pk__in=overdue)
+
+
+def _day(deadline: datetime) -> str:
+    """The last Beijing day before a register deadline (which is the start of the next)."""
+    return (deadline.astimezone(register.BEIJING) - timedelta(seconds=1)).strftime("%m-%d")
+
+
+class RegisterFilter(admin.SimpleListFilter):
+    """The complaint register's clocks (tickets/register.py)."""
+
+    title = _("register")
+    parameter_name = "register"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, Any]]:
+        return [
+            ("ack", _("Acknowledgement overdue")),
+            ("final", _("Final response overdue")),
+            ("on-time", _("On time")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        ack = Ticket.objects.complaint_ack_overdue().values("pk")
+        final = Ticket.objects.complaint_final_overdue().values("pk")
+        value = self.value()
+        if value == "ack":
+            return queryset.filter(pk__in=ack)
+        if value == "final":
+            return queryset.filter(pk__in=final)
+        if value == "on-time":
+            return (
+                cast(TicketQuerySet, queryset)
+                .complaints()
+                .exclude(pk__in=ack)
+                .exclude(pk__in=final)
+            )
+        return queryset
 
 
 class MacroSelect(forms.Select):
@@ -490,12 +530,14 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         "status_badge",
         "assignee",
         "first_response_due_display",
+        "register_state",
         "age",
         "others_here",
     ]
     list_display_links = ["reference", "subject"]
     list_filter = [
-        QueueFilter, "status", "kind", "topic", "priority", OverdueFilter, "channel", TagFilter,
+        QueueFilter, "status", "kind", "topic", "priority", OverdueFilter, RegisterFilter,
+        "channel", TagFilter,
     ]  # fmt: skip
     list_select_related = ["assignee"]
     list_per_page = 100
@@ -724,6 +766,26 @@ class TicketAdmin(admin.ModelAdmin[Ticket]):
         if ticket.is_overdue:
             return format_html('<span class="sla-overdue">{} {}</span>', _("overdue since"), due)
         return due
+
+    @admin.display(description=_("register"))
+    def register_state(self, ticket: Ticket) -> SafeString | str:
+        """A complaint's regulator clocks: the next deadline, or the one it missed."""
+        if ticket.kind != Kind.COMPLAINT:
+            return "—"
+        clocks = register.clocks(ticket)
+        if ticket.status in FINISHED:
+            if clocks.breaches:
+                return format_html('<span class="sla-overdue">{}</span>', clocks.breaches_text)
+            return format_html('<span class="sla-met">✓ {}</span>', _("on time"))
+        if ticket.first_response_at is None:
+            if clocks.ack_late:
+                return format_html(
+                    '<span class="sla-overdue">{}</span>', _("acknowledgement overdue")
+                )
+            return _("acknowledge by %(day)s") % {"day": _day(clocks.ack_deadline)}
+        if clocks.final_late:
+            return format_html('<span class="sla-overdue">{}</span>', _("final response overdue"))
+        return _("final response by %(day)s") % {"day": _day(clocks.final_deadline)}
 
     @admin.display(description=_("also here"))
     def others_here(self, ticket: Ticket) -> SafeString | str:

@@ -29,6 +29,7 @@ _EXTRA_LABELS = {
     "macro": _lazy("Macro applied"),
     "merged_from": _lazy("Merged from"),
     "merged_into": _lazy("Merged into"),
+    "register": _lazy("Complaint register"),
 }
 
 

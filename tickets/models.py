@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 
@@ -170,6 +170,39 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
             hours=settings.TICKETS_FIRST_RESPONSE_HOURS
         )
         return self.active().filter(first_response_at__isnull=True, created_at__lt=due_before)
+
+    def complaints(self) -> TicketQuerySet:
+        return self.filter(kind=Kind.COMPLAINT)
+
+    def complaint_ack_overdue(self, now: datetime | None = None) -> TicketQuerySet:
+        """Complaints still unacknowledged past their working-day deadline (tickets/register.py)."""
+        from tickets.register import ack_overdue_cutoff
+
+        return (
+            self.complaints()
+            .not_spam()
+            .active()
+            .filter(first_response_at__isnull=True, created_at__lt=ack_overdue_cutoff(now))
+        )
+
+    def complaint_final_overdue(self, now: datetime | None = None) -> TicketQuerySet:
+        """Complaints still without a final response past their deadline."""
+        from tickets.register import final_overdue_cutoff
+
+        return (
+            self.complaints().not_spam().active().filter(created_at__lt=final_overdue_cutoff(now))
+        )
+
+    def complaints_received_between(self, first: date, last: date) -> TicketQuerySet:
+        """Complaints received from `first` to `last` inclusive, Beijing dates."""
+        from tickets.register import start_of
+
+        return (
+            self.complaints()
+            .not_spam()
+            .filter(created_at__gte=start_of(first), created_at__lt=start_of(last + timedelta(1)))
+            .order_by("created_at", "pk")
+        )
 
     def waiting_since(self, cutoff: datetime) -> TicketQuerySet:
         return self.filter(status=Status.WAITING, status_changed_at__lte=cutoff)

@@ -1102,3 +1102,40 @@ def ticket_rate(*, ticket: Ticket, rating: int, comment: str | None = None) -> T
             ticket.full_clean(exclude=["reference", "tags"])
             _save(ticket)
     return ticket
+
+
+# The complaint register (tickets/register.py): each breach raises a complaint's priority one
+# step, once; the "register" event in its history says which breach did, so cron may run
+# escalate_overdue_complaints as often as it likes.
+_REGISTER_LABEL = "register"
+_NEXT_PRIORITY = {
+    Priority.LOW: Priority.NORMAL,
+    Priority.NORMAL: Priority.HIGH,
+    Priority.HIGH: Priority.URGENT,
+    Priority.URGENT: Priority.URGENT,
+}
+
+
+def complaints_escalate_overdue(*, now: datetime | None = None) -> int:
+    """Raise the priority of complaints past a register deadline; returns how many breaches
+    were escalated."""
+    breaches = [
+        ("acknowledgement overdue", Ticket.objects.complaint_ack_overdue(now)),
+        ("final response overdue", Ticket.objects.complaint_final_overdue(now)),
+    ]
+    escalated = 0
+    for breach, overdue in breaches:
+        already = TicketEvent.objects.filter(field=_REGISTER_LABEL, new_value=breach)
+        for ticket in overdue.exclude(pk__in=already.values("ticket")).only("pk"):
+            with transaction.atomic():
+                ticket = _locked(ticket)
+                if already.filter(ticket=ticket).exists():
+                    continue  # another run escalated it meanwhile
+                raised = _NEXT_PRIORITY[Priority(ticket.priority)]
+                _record(ticket, _REGISTER_LABEL, "", breach, label=_REGISTER_LABEL)
+                if raised != ticket.priority:
+                    _record(ticket, "priority", ticket.priority, raised, label=_REGISTER_LABEL)
+                    ticket.priority = raised
+                _save(ticket)
+                escalated += 1
+    return escalated

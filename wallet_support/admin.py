@@ -29,10 +29,15 @@ class SupportAdminSite(admin.AdminSite):
     def get_urls(self) -> list[Any]:
         from django.urls import path
 
+        from tickets.register_views import register_page
         from tickets.reports_views import reports_page
 
         reports = path("reports/", self.admin_view(reports_page), name="support_reports")
-        return [reports, *super().get_urls()]
+        # Before the tickets app's URLs, which would read "register" as a ticket's id.
+        complaints = path(
+            "tickets/register/", self.admin_view(register_page), name="complaint_register"
+        )
+        return [reports, complaints, *super().get_urls()]
 
 
 class SupportAdminConfig(AdminConfig):

@@ -213,6 +213,9 @@ TICKETS_CHAT_MESSAGES_PER_MINUTE = int(os.environ.get("TICKETS_CHAT_MESSAGES_PER
 # Customers' files are deleted this many days after their ticket is resolved (or closed);
 # `manage.py delete_expired_attachments`, from cron, does it (tickets/retention.py).
 TICKETS_ATTACHMENT_RETENTION_DAYS = int(os.environ.get("TICKETS_ATTACHMENT_RETENTION_DAYS", "180"))
+# The complaint register's clocks (tickets/register.py): set them to what the regulator requires.
+TICKETS_COMPLAINT_ACK_WORKING_DAYS = int(os.environ.get("TICKETS_COMPLAINT_ACK_WORKING_DAYS", "1"))
+TICKETS_COMPLAINT_FINAL_DAYS = int(os.environ.get("TICKETS_COMPLAINT_FINAL_DAYS", "15"))
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
