@@ -5,6 +5,7 @@ import time
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
@@ -368,6 +369,20 @@ def search_open(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     response = HttpResponseRedirect(reverse("faq:article-detail", args=[slug]))
     response.delete_cookie(LAST_SEARCH_COOKIE, samesite="Lax")  # the search found it
     return response
+
+
+@require_safe
+@pagecache.cached_page()
+def site_map(request: HtmxHttpRequest) -> HttpResponse:
+    """The site map for people: every topic with its articles, and the pages to reach us
+    (/sitemap.xml stays for search engines)."""
+    articles = (
+        Article.objects.published().in_language().only("slug", "title", "category_id", "language")
+    )
+    categories = Category.objects.order_by("order", "slug").prefetch_related(
+        Prefetch("articles", queryset=articles.order_by("title"), to_attr="listed")
+    )
+    return TemplateResponse(request, "faq/site_map.html", {"categories": categories})
 
 
 @require_safe

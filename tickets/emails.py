@@ -150,3 +150,36 @@ def build_email(
     if template in STAFF_TEMPLATES:
         return build_staff_email(ticket, template)
     raise ValueError(f"unknown e-mail template {template!r}")
+
+
+REMINDER_LIMIT = 20  # the newest tickets of an address, with their links
+
+
+def build_references_email(
+    address: str, language: str, *, key: str
+) -> EmailMultiAlternatives | None:
+    from tickets.channels import email_code_for
+
+    tickets = list(
+        Ticket.objects.not_spam()
+        .filter(email__iexact=address)
+        .order_by("-created_at")[:REMINDER_LIMIT]
+    )
+    if not tickets:
+        return None
+    code = email_code_for(
+        key=key, reference=tickets[0].reference, address=address, template="references"
+    )
+    with translation.override(language):
+        context = {
+            "tickets": [(ticket, ticket_link(ticket)) for ticket in tickets],
+            "verify_url": settings.SITE_URL + reverse("protection:verify"),
+            "authenticity_code": code,
+            "language": language,
+        }
+        subject = render_to_string("tickets/email/references_subject.txt", context)
+        text = render_to_string("tickets/email/references.txt", context)
+        html = render_to_string("tickets/email/references.html", context)
+    email = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text, to=[address])
+    email.attach_alternative(html, "text/html")
+    return email

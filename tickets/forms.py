@@ -499,3 +499,17 @@ class EmergencyForm(HoneypotForm):
                 "phone", _("Give a phone number or an e-mail address, so that we can reach you.")
             )
         return cleaned
+
+
+class ReferenceReminderForm(forms.Form):
+    """ "I lost my reference": the references of an address are e-mailed to that address."""
+
+    email = forms.EmailField(
+        label=_("The e-mail you wrote to us from"),
+        max_length=254,
+        error_messages={
+            "required": _("Enter your email so we can reply."),
+            "invalid": _("Enter a valid email address, e.g. name@example.com."),
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )

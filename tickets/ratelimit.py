@@ -89,6 +89,8 @@ TICKET_PER_EMAIL = Limit("ticket-email", "TICKETS_RATE_PER_EMAIL", on_outage="al
 CHAT_PER_IP = Limit("chat-ip", "TICKETS_RATE_PER_IP", on_outage="allow")
 CHAT_PER_EMAIL = Limit("chat-email", "TICKETS_RATE_PER_EMAIL", on_outage="allow")
 TRACKING_PER_IP = Limit("track-ip", "TICKETS_RATE_TRACKING", on_outage="refuse")
+# "E-mail me my references": one address cannot be flooded with reminders from many places.
+REMINDER_PER_EMAIL = Limit("remind-email", "TICKETS_RATE_PER_EMAIL", on_outage="refuse")
 
 
 def take_all(*hits: tuple[Limit, str]) -> bool:

@@ -46,6 +46,7 @@ from tickets.models import (
 from tickets.protection_models import ReportedContact
 
 __all__ = [
+    "references_reminder_request",
     "Submission",
     "ticket_submit",
     "emergency_report_create",
@@ -1139,3 +1140,14 @@ def complaints_escalate_overdue(*, now: datetime | None = None) -> int:
                 _save(ticket)
                 escalated += 1
     return escalated
+
+
+def references_reminder_request(*, email: str, language: str) -> None:
+    """Queue the e-mail of an address's references, if it has tickets. The caller answers
+    the same either way: nobody learns from it whether an address wrote to us."""
+    from tickets.tasks import send_references_email
+
+    address = email.strip()
+    if Ticket.objects.not_spam().filter(email__iexact=address).exists():
+        key = uuid.uuid4().hex
+        transaction.on_commit(lambda: send_references_email.enqueue(address, language, key))

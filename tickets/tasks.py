@@ -11,7 +11,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 from django_tasks import task
 
-from tickets.emails import build_email
+from tickets.emails import build_email, build_references_email
 from tickets.models import SentEmail, Ticket
 
 logger = logging.getLogger(__name__)
@@ -88,3 +88,26 @@ def _mark_sent(key: str) -> None:
             close_old_connections()
             time.sleep(pause)
             pause = min(pause * 2, 10.0)
+
+
+@task()
+def send_references_email(address: str, language: str, key: str, attempt: int = 1) -> str:
+    """The references of every ticket of one address, each with its signed link, sent to
+    that address only (tickets.services.references_reminder_request)."""
+    if SentEmail.objects.filter(key=key).exists():
+        return "already sent"
+    message = build_references_email(address, language, key=key)
+    if message is None:
+        return "no tickets"
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as error:
+        if attempt >= MAX_ATTEMPTS:
+            raise
+        send_references_email.using(run_after=timezone.now() + retry_delay(attempt)).enqueue(
+            address, language, key, attempt + 1
+        )
+        logger.warning("References e-mail failed (attempt %d), retrying: %s", attempt, error)
+        return f"retry queued after attempt {attempt}"
+    _mark_sent(key)
+    return "sent"

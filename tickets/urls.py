@@ -10,6 +10,7 @@ urlpatterns = [
     path("new/submitted/", views.ticket_submitted, name="submitted"),
     path("suggested/<slug:slug>/", views.suggestion_open, name="suggestion-open"),
     path("track/", views.ticket_track, name="track"),
+    path("track/reminder/", views.ticket_references_reminder, name="track-reminder"),
     path("link/<str:token>/", views.ticket_link, name="link"),
     path("chat/", chat_views.chat_start_view, name="chat-start"),
     path("chat/status/", chat_views.chat_status_view, name="chat-status"),

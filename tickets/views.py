@@ -22,6 +22,7 @@ from tickets.emails import read_ticket_token
 from tickets.files import FileStoreError
 from tickets.forms import (
     MessageForm,
+    ReferenceReminderForm,
     ResolutionForm,
     TicketForm,
     TrackForm,
@@ -31,6 +32,7 @@ from tickets.masking import mask_secrets
 from tickets.models import Attachment, Kind, Ticket, topic_for_category
 from tickets.quotas import QuotaExceeded, check_follow_up
 from tickets.ratelimit import (
+    REMINDER_PER_EMAIL,
     TICKET_PER_EMAIL,
     TICKET_PER_IP,
     TRACKING_PER_IP,
@@ -41,6 +43,7 @@ from tickets.ratelimit import (
 from tickets.services import (
     TicketClosedError,
     attachment_access_record,
+    references_reminder_request,
     ticket_add_customer_message,
     ticket_confirm_resolution,
     ticket_reopen,
@@ -230,8 +233,33 @@ def ticket_track(request: HtmxHttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "tickets/ticket_track.html",
-        {"form": form, "error": error, "expired": expired},
+        {
+            "form": form,
+            "error": error,
+            "expired": expired,
+            "reminder_form": ReferenceReminderForm(prefix="reminder"),
+            "reminded": request.GET.get("reminded") == "1",
+        },
         status=status,
+    )
+
+
+@require_POST
+def ticket_references_reminder(request: HtmxHttpRequest) -> HttpResponse:
+    """ "I lost my reference": the same answer whether or not the address has tickets."""
+    form = ReferenceReminderForm(request.POST, prefix="reminder")  # beside the tracking form
+    refused = False
+    if form.is_valid():
+        email = form.cleaned_data["email"]
+        hits = ((TRACKING_PER_IP, client_ip(request)), (REMINDER_PER_EMAIL, email.lower()))
+        if take_all(*hits):
+            references_reminder_request(email=email, language=current_language())
+            return redirect(reverse("tickets:track") + "?reminded=1#reminder")
+        refused = True
+        form.add_error("email", _("Too many attempts. Please wait a few minutes and try again."))
+    context = {"form": TrackForm(), "reminder_form": form, "error": "", "expired": False}
+    return TemplateResponse(
+        request, "tickets/ticket_track.html", context, status=429 if refused else 200
     )
 
 

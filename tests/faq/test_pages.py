@@ -150,3 +150,17 @@ def test_every_public_page_sets_a_nonce_csp_and_no_inline_styles(client, article
         html = response.content.decode()
         assert "style=" not in html
         assert " on" + "click=" not in html
+
+
+def test_the_site_map_for_people_lists_every_published_article_in_its_language(client):
+    from tests.factories import ArticleFactory, CategoryFactory
+
+    topic = CategoryFactory.create(slug="topic-map", name_zh_hans="提现", name_en="Withdrawals")
+    ArticleFactory.create(category=topic, title="提现多久到账", slug="map-a")
+    ArticleFactory.create(category=topic, title="草稿", slug="map-b", status="draft")
+    ArticleFactory.create(category=topic, title="How long", slug="map-a", language="en")
+    html = client.get("/zh-hans/site-map/").content.decode()
+    assert "提现多久到账" in html and "草稿" not in html and "How long" not in html
+    assert 'href="/zh-hans/verify/"' in html and 'href="/zh-hans/emergency/"' in html
+    home = client.get("/zh-hans/").content.decode()
+    assert 'href="/zh-hans/site-map/"' in home  # the footer's link is for people, not XML
