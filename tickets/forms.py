@@ -91,7 +91,13 @@ def _attachments_field() -> MultipleFileField:
             )
         ),
         widget=MultipleFileInput(
-            attrs={"accept": ".png,.jpg,.jpeg,.pdf,image/png,image/jpeg,application/pdf"}
+            attrs={
+                "accept": ".png,.jpg,.jpeg,.pdf,image/png,image/jpeg,application/pdf",
+                # static/js/files.js lists the chosen files, each with this button.
+                "data-file-list": "",
+                "data-remove-label": _("Remove"),
+                "data-remove-file": _("Remove “%(name)s”"),
+            }
         ),
     )
 

@@ -23,3 +23,14 @@ if (address.searchParams.has("sl")) {
   address.searchParams.delete("sl");
   window.history.replaceState(window.history.state, "", address);
 }
+
+// Esc closes the live results under a search box and leaves the customer in the box.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const form = event.target.closest && event.target.closest("[data-live-search]");
+  const panel = form && form.querySelector(".live-results");
+  if (!panel || !panel.textContent.trim()) return;
+  event.preventDefault();
+  panel.replaceChildren();
+  form.querySelector("input[name=q]").focus();
+});
