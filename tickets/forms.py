@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from tickets.access import normalize_reference
+from tickets.emails import RATINGS
 from tickets.masking import CARD, mask_secrets
 from tickets.models import MONEY_TOPICS, Kind, Topic
 from tickets.roles import chat_agents
@@ -356,17 +357,34 @@ class TrackForm(forms.Form):
         return normalize_reference(self.cleaned_data["reference"])
 
 
-class ResolutionForm(forms.Form):
-    RATINGS = [(str(n), str(n)) for n in range(1, 6)]
-
-    action = forms.ChoiceField(choices=[("confirm", "confirm"), ("reopen", "reopen")])
-    rating = forms.TypedChoiceField(
+def _rating_field(*, required: bool) -> forms.TypedChoiceField:
+    """1-5, as on the ticket page and the page the resolving e-mail's links open
+    (templates/includes/rating_fieldset.html)."""
+    return forms.TypedChoiceField(
         label=_("How would you rate our help?"),
-        choices=RATINGS,
+        choices=[(str(n), str(n)) for n in RATINGS],
         coerce=int,
-        required=False,
+        required=required,
         widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a rating from 1 to 5.")},
     )
+
+
+class RatingForm(forms.Form):
+    """The page a rating link opens: the score (chosen by the click) and a comment."""
+
+    rating = _rating_field(required=True)
+    comment = forms.CharField(
+        label=_("Anything you would like to tell us?"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class ResolutionForm(forms.Form):
+    action = forms.ChoiceField(choices=[("confirm", "confirm"), ("reopen", "reopen")])
+    rating = _rating_field(required=False)  # required to confirm only (clean)
     comment = forms.CharField(
         label=_("Comment"),
         required=False,
@@ -452,14 +470,20 @@ class VerifyForm(forms.Form):
     )
 
 
-class ScamReportForm(HoneypotForm):
-    reported = forms.CharField(max_length=300, widget=forms.HiddenInput)
-    what_happened = forms.CharField(
+def _what_happened_field(help_text: StrOrPromise) -> forms.CharField:
+    return forms.CharField(
         label=_("What happened?"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("What they said or asked for. Never write your password or a code."),
+        help_text=help_text,
         error_messages={"required": _("Tell us in a few words what happened.")},
+    )
+
+
+class ScamReportForm(HoneypotForm):
+    reported = forms.CharField(max_length=300, widget=forms.HiddenInput)
+    what_happened = _what_happened_field(
+        _("What they said or asked for. Never write your password or a code.")
     )
     email = forms.EmailField(
         label=_("Your e-mail"),
@@ -470,12 +494,8 @@ class ScamReportForm(HoneypotForm):
 
 
 class EmergencyForm(HoneypotForm):
-    what_happened = forms.CharField(
-        label=_("What happened?"),
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("For example: a payment you did not make, or you can no longer log in."),
-        error_messages={"required": _("Tell us in a few words what happened.")},
+    what_happened = _what_happened_field(
+        _("For example: a payment you did not make, or you can no longer log in.")
     )
     when = forms.CharField(
         label=_("When did it happen?"),

@@ -5,35 +5,16 @@ Mimecast) open every link of an e-mail, and would rate first, with the first lin
 
 from __future__ import annotations
 
-from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 
 from tickets.emails import RATINGS, read_rating_token
+from tickets.forms import RatingForm
 from tickets.models import Ticket
 from tickets.services import ticket_rate
-
-
-class RatingForm(forms.Form):
-    """The page after the click: the score (already chosen) and an optional comment."""
-
-    rating = forms.TypedChoiceField(
-        label=_("How would you rate our help?"),
-        choices=[(str(n), str(n)) for n in RATINGS],
-        coerce=int,
-        widget=forms.RadioSelect,
-        error_messages={"required": _("Choose a rating from 1 to 5.")},
-    )
-    comment = forms.CharField(
-        label=_("Anything you would like to tell us? (optional)"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-    )
 
 
 def _ticket_of(token: str) -> Ticket | None:

@@ -6,25 +6,13 @@ import re
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
+from tests.browser.staff import PASSWORD, log_in
 from tests.tickets.factories import TicketFactory
 from tickets.models import Status, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "a-long-test-passphrase"
-
-
-def log_in(browser: Browser, live_server, username: str) -> Page:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/admin/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.locator("#support-queue")).to_be_visible()
-    return page
 
 
 def test_an_agent_applies_a_macro_and_the_customer_gets_its_text(

@@ -4,8 +4,8 @@ agent's queue."""
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.staff import PASSWORD, log_in
 from tests.browser.test_journey import accessibility_violations
-from tests.browser.test_team import log_in
 from tests.tickets.factories import TicketFactory
 from tickets.models import Priority
 
@@ -31,7 +31,7 @@ def test_a_look_alike_number_is_reported_and_reaches_the_top_of_the_queue(
     page.get_by_role("button", name="提交举报").click()
     expect(page.get_by_role("status")).to_contain_text("您的举报已送达我们的安全团队")
 
-    make_staff("agent-a", "agent", password="a-long-test-passphrase")
+    make_staff("agent-a", "agent", password=PASSWORD)
     agent = log_in(browser, live_server, "agent-a")
     agent.goto(f"{live_server.url}/admin/tickets/ticket/?queue=anyone")
     first = agent.locator("#result_list tbody tr").first

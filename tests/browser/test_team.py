@@ -2,25 +2,13 @@
 with its text kept, and saves once the page is up to date."""
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
+from tests.browser.staff import PASSWORD, log_in
 from tests.tickets.factories import TicketFactory
 from tickets.models import Status, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "a-long-test-passphrase"
-
-
-def log_in(browser: Browser, live_server, username: str) -> Page:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/admin/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page.locator("#support-queue")).to_be_visible()
-    return page
 
 
 def test_two_agents_on_one_ticket(browser: Browser, live_server, make_staff, monkeypatch):

@@ -144,3 +144,9 @@ def test_a_reopened_ticket_is_not_rated_yet(client):
 def test_the_links_are_one_per_score():
     ticket = TicketFactory.build(reference="OK-2345-6789", language="en")
     assert [score for score, _url in rating_links(ticket)] == [1, 2, 3, 4, 5]
+
+
+def test_the_rating_page_marks_the_comment_optional_once(client):
+    ticket = TicketFactory.create(status=Status.RESOLVED)
+    html = client.get(rate_path(ticket, 3)).content.decode()
+    assert html.count("(optional)") == 1
