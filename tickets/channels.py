@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import secrets
 import unicodedata
 from dataclasses import dataclass
 from email.utils import parseaddr
@@ -23,6 +22,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from tickets.models import new_reference
 from tickets.protection_models import ChannelKind, EmailCode, OfficialChannel, ReportedContact
 
 
@@ -196,7 +196,6 @@ class CheckResult:
     normalised: str
     official: Official | None = None
     imitates: Official | None = None
-    reports: int = 0
     email: EmailCode | None = None  # the e-mail an authenticity code belongs to
 
 
@@ -253,9 +252,7 @@ def check(raw: str, language: str) -> CheckResult:
     if reported is not None:
         ReportedContact.objects.filter(pk=reported.pk).update(check_count=F("check_count") + 1)
         if reported.confirmed_scam:
-            return CheckResult(
-                Verdict.REPORTED_SCAM, kind, normalised, reports=reported.report_count
-            )
+            return CheckResult(Verdict.REPORTED_SCAM, kind, normalised)
     channels = official_channels(language)
     seen = _text(raw)
     lettered = kind == ChannelKind.PHONE and _written_with_letters(seen)
@@ -269,13 +266,7 @@ def check(raw: str, language: str) -> CheckResult:
     # A web address imitating us is named after our web address, not our e-mail sender.
     same_kind_first = sorted(channels, key=lambda channel: channel.kind != kind)
     imitated = next((c for c in same_kind_first if _imitates(kind, normalised, c, seen)), None)
-    return CheckResult(
-        Verdict.NOT_OFFICIAL,
-        kind,
-        normalised,
-        imitates=imitated,
-        reports=reported.report_count if reported else 0,
-    )
+    return CheckResult(Verdict.NOT_OFFICIAL, kind, normalised, imitates=imitated)
 
 
 # Platforms on which anyone can have a page or an address: one of their addresses can be ours,
@@ -314,20 +305,11 @@ def official_channel_problem(value: str, *, exclude_pk: int | None = None) -> st
 
 def official_channel_save(channel: OfficialChannel) -> OfficialChannel:
     """Store a channel staff entered, normalised as what customers paste will be."""
-    kind, normalised = classify(channel.value)
-    channel.normalised = normalised
-    if kind != channel.kind and not (
-        kind == ChannelKind.HANDLE and channel.kind == ChannelKind.PHONE
-    ):
-        # The value tells its kind better than the menu chosen in a hurry (a domain chosen as
-        # "handle" would never match a web address).
-        channel.kind = kind
+    # The kind is the value's, as classify reads what customers paste: a kind chosen apart
+    # (95188 as a "phone") would never meet the same text pasted into the checker.
+    channel.kind, channel.normalised = classify(channel.value)
     channel.save()
     return channel
-
-
-# Letters and digits nobody confuses (no 0/O, 1/I/L), as in ticket references.
-_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
 
 
 def mask_address(address: str) -> str:
@@ -342,8 +324,7 @@ def email_code_for(*, key: str, reference: str, address: str, template: str) -> 
     if existing:
         return existing
     for _attempt in range(5):
-        chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
-        code = f"OKV-{chars[:4]}-{chars[4:]}"
+        code = new_reference("OKV")
         if not EmailCode.objects.filter(code=code).exists():
             break
     EmailCode.objects.create(

@@ -29,10 +29,11 @@ from wallet_support.db import choices_constraint
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
 
 
-def new_reference() -> str:
-    """OK-7KQ2-M9XD: 29^8 ≈ 5·10^11 possibilities, from a cryptographic source."""
+def new_reference(prefix: str = "OK") -> str:
+    """OK-7KQ2-M9XD: 29^8 ≈ 5·10^11 possibilities, from a cryptographic source. The e-mail
+    authenticity codes (tickets/channels.py) are the same shape with their own prefix."""
     chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
-    return f"OK-{chars[:4]}-{chars[4:]}"
+    return f"{prefix}-{chars[:4]}-{chars[4:]}"
 
 
 @deconstructible

@@ -16,7 +16,8 @@ from tickets.protection_models import OfficialChannel, ReportedContact
 class OfficialChannelForm(forms.ModelForm[OfficialChannel]):
     class Meta:
         model = OfficialChannel
-        fields = ["kind", "value", "description_zh_hans", "description_en"]
+        # No kind to choose: it is read from the value (channels.official_channel_save).
+        fields = ["value", "description_zh_hans", "description_en"]
 
     def clean_value(self) -> str:
         value: str = self.cleaned_data["value"]
@@ -31,7 +32,7 @@ class OfficialChannelAdmin(admin.ModelAdmin[OfficialChannel]):
     list_display = ["value", "kind", "description_en", "check_count"]
     list_filter = ["kind"]
     search_fields = ["value", "normalised", "description_zh_hans", "description_en"]
-    readonly_fields = ["check_count"]
+    readonly_fields = ["kind", "check_count"]
 
     def save_model(
         self, request: HttpRequest, obj: OfficialChannel, form: object, change: bool

@@ -134,6 +134,16 @@ def test_a_support_address_at_a_mail_provider_does_not_make_the_provider_officia
     assert check("scammer@qq.com", "en").verdict == Verdict.NOT_OFFICIAL
 
 
+def test_a_short_service_number_staff_enter_is_found_as_customers_paste_it(lead_client):
+    # Five digits read as a name, not a phone number: the channel takes the kind the
+    # checker will read, whatever kind the person entering it had in mind.
+    lead_client.post(
+        "/admin/tickets/officialchannel/add/",
+        {"value": "95188", "description_zh_hans": "支付热线", "description_en": "payment line"},
+    )
+    assert check("95188", "en").verdict == Verdict.OFFICIAL
+
+
 def test_staff_cannot_make_a_shared_platform_official(lead_client):
     add = "/admin/tickets/officialchannel/add/"
     data = {"kind": "web", "value": "https://weibo.com/okwallet", "description_zh_hans": "微博",
