@@ -3,7 +3,7 @@
 Loads the shipped help content into a throwaway SQLite database (never the dev database),
 rebuilds the search index with each segmenter and prints, for each: recall@3 and MRR over
 tests/faq/search_eval.toml, the index size, and the resident memory the segmenter adds to a
-fresh worker process. Bigrams are what faq/search.py ships; jieba is not a dependency of the
+fresh worker process. Bigrams are what faq/search/ ships; jieba is not a dependency of the
 project, so install it to run this:
 
     .venv/bin/pip install jieba
@@ -36,10 +36,10 @@ def setup_django(database: Path) -> None:
 
 
 def use_segmenter(name: str) -> None:
-    from faq import search
+    from faq.search import synonyms, text
 
     if name == "bigram":
-        search.cjk_segmenter = search.cjk_bigrams
+        text.cjk_segmenter = text.cjk_bigrams
         return
     # Not a dependency of the project (nor typed): imported by name, so mypy need not find it.
     jieba = importlib.import_module("jieba")
@@ -48,16 +48,16 @@ def use_segmenter(name: str) -> None:
     jieba.initialize()
     # Teach jieba the help centre's own words, as one would in production: its dictionary
     # does not know 到账, 提现 or 验证码 the way customers use them.
-    for group in search._synonyms().groups:
+    for group in synonyms.current_synonyms().groups:
         for member in group.members:
-            if search._TOKEN.fullmatch(member) and not member.isascii():
+            if text.TOKEN.fullmatch(member) and not member.isascii():
                 jieba.add_word(member)
-    stop_words = set(search.CHINESE_STOP_WORDS)
+    stop_words = set(text.CHINESE_STOP_WORDS)
 
     def jieba_search_mode(run: str) -> list[str]:
         return [word for word in jieba.cut_for_search(run) if word not in stop_words]
 
-    search.cjk_segmenter = jieba_search_mode
+    text.cjk_segmenter = jieba_search_mode
 
 
 def rss_kib() -> int:

@@ -9,8 +9,8 @@ from django.urls import reverse
 from faq import search as search_module
 from faq.models import SearchQuery, SynonymSuggestion
 from faq.search import correct, find, fold, search, tokenize
-from faq.search_vocab import Vocabulary
-from faq.textfold import readings, sound_keys, split_pinyin, strip_tones, to_simplified
+from faq.search.textfold import readings, sound_keys, split_pinyin, strip_tones, to_simplified
+from faq.search.vocab import Vocabulary
 from tests.factories import ArticleFactory, CategoryFactory
 from tests.helpers import en, zh
 
@@ -22,10 +22,10 @@ pytestmark = pytest.mark.django_db
 def fresh_caches():
     """Learned synonyms and the vocabulary are per worker: none may leak between tests."""
     search_module.forget_synonyms()
-    search_module._current_vocabulary.forget()
+    search_module.forget_vocabulary()
     yield
     search_module.forget_synonyms()
-    search_module._current_vocabulary.forget()
+    search_module.forget_vocabulary()
 
 
 def text_of(html: str) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Generic, TypeVar
 
-from faq import textfold
+from faq.search import textfold
 
 SYNONYM_TOKEN_PREFIX = "synonym"
 MAX_SOUND_CANDIDATES = 8  # per sound, the most frequent: a rare same-sounding bigram is noise
@@ -37,6 +37,9 @@ class Vocabulary:
     documents: dict[str, int]  # token -> how many articles hold it
     articles: int
     english: list[str] = field(init=False)  # sorted: prefix lookups by bisection
+    # (folded query, language) -> the query corrected against this vocabulary: popular
+    # queries and a live search's repeats are corrected once per worker and content version.
+    corrections: dict[tuple[str, str], str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.english = sorted(
