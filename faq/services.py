@@ -4,21 +4,25 @@ these; the help content itself is written by staff in the admin and by load_help
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from typing import TypeVar
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from faq import searchlog
 from faq.models import (
     Article,
     ArticleFeedback,
     ArticleQuerySet,
     SearchQuery,
+    SearchToken,
     SynonymSuggestion,
     redact_query,
 )
@@ -55,6 +59,7 @@ __all__ = [
     "feedback_record",
     "search_log_mark_opened",
     "search_log_record",
+    "search_log_write",
 ]
 
 
@@ -74,52 +79,132 @@ def feedback_record(
 
 def search_log_record(
     *, query: str, language: str, result_count: int, previous_token: str = ""
-) -> SearchQuery | None:
-    """Log one search (see _search_log_write); None if the log could not be written."""
-    return _analytics(
-        lambda: _search_log_write(query, language, result_count, previous_token),
-        None,
-        "search log",
-    )
-
-
-def _search_log_write(
-    query: str, language: str, result_count: int, previous_token: str
 ) -> SearchQuery:
-    """Log one search; the query is stored redacted (see ``redact_query``).
+    """Log one search; the query is stored redacted (see ``redact_query``). No database
+    write here: the search joins this worker's next batch (faq.searchlog), and the returned
+    search (not yet saved) gives the token the page carries.
 
     ``previous_token`` is the token of this customer's last search, sent back by the search
     form. When the new query extends or trims that one within a short while, the customer
-    is still typing (live search) or has pressed Enter on what they typed: the earlier row
-    is updated instead of adding one row per pause in their typing.
+    is still typing (live search) or has pressed Enter on what they typed: it is the same
+    search (the same key), so the earlier row is updated instead of adding one row per pause
+    in their typing.
     """
     text = redact_query(query)[: SearchQuery.MAX_LENGTH]
     previous = SearchQuery.read_token(previous_token, max_age=SearchQuery.TYPING_WINDOW)
-    if previous is not None:
-        previous_id, previous_language, previous_query = previous
-        same_search = text.startswith(previous_query) or previous_query.startswith(text)
-        if previous_language == language and same_search:
-            updated = SearchQuery.objects.filter(pk=previous_id).update(
-                query=text, result_count=result_count
-            )
-            if updated:
-                return SearchQuery(
-                    pk=previous_id, query=text, language=language, result_count=result_count
-                )
-    return SearchQuery.objects.create(query=text, language=language, result_count=result_count)
+    key, fresh = secrets.token_urlsafe(12), True
+    same_search = previous is not None and (
+        text.startswith(previous.query) or previous.query.startswith(text)
+    )
+    if previous is not None and same_search and previous.language == language:
+        key, fresh = previous.key, False
+    now = timezone.now()
+    search = SearchQuery(
+        key=key,
+        query=text,
+        language=language,
+        result_count=result_count,
+        created_at=now,
+        updated_at=now,
+    )
+    searchlog.add(search, fresh=fresh)
+    return search
 
 
 def search_log_mark_opened(*, token: str, slug: str) -> bool:
-    """Remember the first result the customer opened from the search behind ``token``."""
+    """Remember the first result the customer opened from the search behind ``token`` (with
+    the next batch, like the search itself: its row may not be written yet)."""
     previous = SearchQuery.read_token(token, max_age=SearchQuery.OPEN_WINDOW)
     if previous is None:
         return False
-    pk = previous[0]
-    return _analytics(
-        lambda: bool(SearchQuery.objects.filter(pk=pk, opened_slug="").update(opened_slug=slug)),
-        False,
-        "search opened",
+    now = timezone.now()
+    opened = SearchQuery(
+        key=previous.key,
+        query=previous.query,
+        language=previous.language,
+        result_count=previous.result_count,
+        opened_slug=slug,
+        created_at=now,
+        updated_at=now,
     )
+    searchlog.add(opened, opened_only=True)
+    return True
+
+
+def search_log_write(batch: list[searchlog.Pending]) -> None:
+    """Write a batch of searches (faq.searchlog.flush): one INSERT for the new ones; for the
+    others (refinements and opened results, whose row this or another worker may have
+    written) one SELECT, then an INSERT of the missing and an UPDATE of the changed."""
+    new = [entry.search for entry in batch if entry.fresh]
+    known = [entry for entry in batch if not entry.fresh]
+    if new:
+        try:
+            with _savepoint_if_in_transaction():
+                if len(new) == 1:  # written at once (FAQ_SEARCH_LOG_FLUSH_SECONDS=0)
+                    new[0].save(force_insert=True)  # one INSERT; bulk_create adds BEGIN/COMMIT
+                else:
+                    SearchQuery.objects.bulk_create(new)
+        except IntegrityError:
+            # Another worker wrote one of these keys first (an opened result, a refinement
+            # it served): merge them all with what is there.
+            known += [entry for entry in batch if entry.fresh]
+    if len(known) == 1:
+        with _savepoint_if_in_transaction():
+            _search_log_merge_one(known[0])
+    elif known:
+        with transaction.atomic():
+            _search_log_merge(known)
+
+
+def _search_log_merge_one(entry: searchlog.Pending) -> None:
+    # One search written at once (FAQ_SEARCH_LOG_FLUSH_SECONDS=0, or a quiet worker): one
+    # UPDATE when its row is there, as the SELECT of the batch would cost more than it saves.
+    search = entry.search
+    rows = SearchQuery.objects.filter(key=search.key)
+    found = 0
+    if not entry.opened_only:
+        found = rows.filter(updated_at__lt=search.updated_at).update(
+            query=search.query, result_count=search.result_count, updated_at=search.updated_at
+        )
+    if search.opened_slug:
+        found += rows.filter(opened_slug="").update(opened_slug=search.opened_slug)
+    if not found:
+        # Not written yet, or already newer (or already opened): ignore_conflicts keeps it.
+        SearchQuery.objects.bulk_create([search], ignore_conflicts=True)
+
+
+def _search_log_merge(batch: list[searchlog.Pending]) -> None:
+    written = {
+        row.key: row for row in SearchQuery.objects.filter(key__in=[e.search.key for e in batch])
+    }
+    missing, changed = [], []
+    for entry in batch:
+        search, row = entry.search, written.get(entry.search.key)
+        if row is None:
+            missing.append(search)
+            continue
+        before = (row.query, row.result_count, row.opened_slug)
+        if not entry.opened_only and search.updated_at > row.updated_at:
+            row.query, row.result_count = search.query, search.result_count
+            row.updated_at = search.updated_at
+        row.opened_slug = row.opened_slug or search.opened_slug  # the first opened counts
+        if (row.query, row.result_count, row.opened_slug) != before:
+            changed.append(row)
+    if missing:
+        # ignore_conflicts: a key another worker wrote since the SELECT keeps its row.
+        SearchQuery.objects.bulk_create(missing, ignore_conflicts=True)
+    if changed:
+        SearchQuery.objects.bulk_update(
+            changed, ["query", "result_count", "opened_slug", "updated_at"]
+        )
+
+
+def _savepoint_if_in_transaction() -> AbstractContextManager[object]:
+    # Autocommit (the flusher thread, a request): one INSERT is atomic by itself, and a
+    # transaction would cost SQLite a BEGIN. Inside one (a test): a savepoint keeps it usable.
+    if transaction.get_connection().in_atomic_block:
+        return transaction.atomic()
+    return nullcontext()
 
 
 def deflection_record(*, article: Article) -> None:
@@ -133,26 +218,33 @@ def synonym_suggestion_record(*, token: str, language: str, slug: str, max_age: 
     """The visit's last search (``token``) was followed by opening article ``slug`` instead of
     one of its results: count the pair as a synonym suggestion for staff."""
     previous = SearchQuery.read_token(token, max_age=max_age)
-    if previous is None or previous[1] != language:
+    if previous is None or previous.language != language:
         return
-    _analytics(lambda: _synonym_suggestion_write(previous[0], language, slug), None, "synonym")
+    _analytics(lambda: _synonym_suggestion_write(previous, language, slug), None, "synonym")
 
 
-def _synonym_suggestion_write(search_id: int, language: str, slug: str) -> None:
+def _synonym_suggestion_write(previous: SearchToken, language: str, slug: str) -> None:
     from django.db.models import F
 
     from faq.search import suggested_partner
 
-    searched = SearchQuery.objects.filter(pk=search_id, opened_slug="").first()
+    # The search as this worker holds it, else its row; neither (another worker has not
+    # written it yet): the words its token carries.
+    searched = (
+        searchlog.pending(previous.key) or SearchQuery.objects.filter(key=previous.key).first()
+    )
+    phrase = searched.query if searched is not None else previous.query
+    if searched is not None and searched.opened_slug:
+        return  # a result was opened after all
     article = Article.objects.published().filter(language=language, slug=slug).first()
-    if searched is None or article is None or "[" in searched.query:
-        return  # a result was opened after all; or the query held masked personal data
+    if article is None or "[" in phrase:
+        return  # or the query held masked personal data
     updated = SynonymSuggestion.objects.filter(
-        phrase=searched.query, language=language, article=article
+        phrase=phrase, language=language, article=article
     ).update(times=F("times") + 1)
     if not updated:
         SynonymSuggestion.objects.create(
-            phrase=searched.query,
+            phrase=phrase,
             language=language,
             article=article,
             joins=suggested_partner(article)[:100],

@@ -141,9 +141,10 @@ class RequestLogMiddleware:
 
 class PageCacheMiddleware:
     """Answers a request for a public page kept in the per-worker cache (faq.pagecache) before
-    URL routing, the view and any template. Last in the chain: the middleware before it still
-    give the request its session, language, CSRF cookie and CSP nonce, and the response its
-    headers. A page gets into the cache only through its view (`faq.pagecache.cached_page`)."""
+    URL routing, the view and any template. After the middleware that give the request its
+    session, language, CSRF cookie and CSP nonce, and the response its headers; before those
+    a cached page never needs (authentication, messages, htmx, axes), which would only cost
+    it time. A page gets into the cache only through its view (`faq.pagecache.cached_page`)."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
