@@ -34,12 +34,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.template.response import TemplateResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.html import escape
 from django.utils.http import http_date
 
+from wallet_support import csrf_tokens
 from wallet_support.cache import cache_or
 
 VERSION_KEY = "faq:content-version"
@@ -68,6 +68,8 @@ class CachedPage:
     # (see `cached_page`), and when the copy expires (time.monotonic()).
     variant: str = ""
     expires: float = float("inf")
+    # A page a view keeps itself (the article): how to tell its `variant` now, for `get`.
+    variant_now: Callable[[], str] | None = None
 
 
 _pages: OrderedDict[tuple[str, str], CachedPage] = OrderedDict()
@@ -107,6 +109,8 @@ def get(language: str, slug: str) -> CachedPage | None:
     page = _pages.get((language, slug))
     if page is None or page.version != content_version():
         return None  # never rendered here, or help content changed since
+    if page.variant_now is not None and page.variant_now() != page.variant:
+        return None  # rendered in another state: an incident on its topic began or ended
     return page
 
 
@@ -146,6 +150,15 @@ class _Entry:
 _whole: OrderedDict[str, _Entry] = OrderedDict()
 
 
+# What else a worker keeps beside these pages and must forget with them (tickets.incidents).
+_on_clear: list[Callable[[], None]] = []
+
+
+def on_clear(hook: Callable[[], None]) -> None:
+    if hook not in _on_clear:
+        _on_clear.append(hook)
+
+
 def clear() -> None:
     """Forget every cached page and the version seen (tests; a changed setting)."""
     with _lock:
@@ -155,6 +168,8 @@ def clear() -> None:
         _fragments.clear()
     _version.update(value=None, checked=0.0)
     _chat.update(value=None, checked=0.0)
+    for hook in _on_clear:
+        hook()
 
 
 def _setting_changed(**kwargs: object) -> None:
@@ -216,10 +231,12 @@ def page_register(
     *,
     serve_if: Callable[[HttpRequest], bool] | None = None,
     finish: Hook | None = None,
+    variant: Variant | None = None,
 ) -> None:
-    """Let the middleware answer this path with a page a view keeps itself (the article)."""
+    """Let the middleware answer this path with a page a view keeps itself (the article).
+    `variant` as for `cached_page`: the page's `variant` is the state it was rendered in."""
     if settings.FAQ_PAGE_CACHE:
-        _page_put(request.path, page, None, serve_if=serve_if, finish=finish)
+        _page_put(request.path, page, variant, serve_if=serve_if, finish=finish)
 
 
 def _page_put(
@@ -253,8 +270,15 @@ def page_response(request: HttpRequest, page: CachedPage) -> HttpResponse:
     """The cached page with this visitor's CSRF token and nonce, or a 304."""
     response = get_conditional_response(request, etag=page.etag, last_modified=page.last_modified)
     if response is None:
+        # A page without a form gives no CSRF token (and sets no cookie): making one is a
+        # fifth of the time of a cached page.
+        has_form = CSRF_PLACEHOLDER in page.content
         response = HttpResponse(
-            personalise(page.content, csrf_token=get_token(request), nonce=str(request.csp_nonce))  # type: ignore[attr-defined]
+            personalise(
+                page.content,
+                csrf_token=csrf_tokens.get_token(request) if has_form else "",
+                nonce=str(request.csp_nonce),  # type: ignore[attr-defined]
+            )
         )
     response["ETag"] = page.etag
     response["Last-Modified"] = http_date(page.last_modified)
@@ -272,7 +296,9 @@ def cached_page(variant: Variant | None = None) -> Callable[[View], View]:
     `request_is_anonymous_and_plain`, but for the CSRF token and nonce. `variant` returns the
     state of anything time-bound the page shows inline ("chat open now"): a copy rendered in
     another state is not served: `chat_state` for a page that says whether the chat is open
-    (includes/still_need_help.html does, inline), `hotline_state` for the emergency page."""
+    (includes/still_need_help.html does, inline), `hotline_state` for the emergency page,
+    `incidents_state` for a page with the banners of every open incident (a save of an incident
+    bumps the content version; the variant catches a planned start or end passing)."""
 
     def decorator(view: View) -> View:
         @wraps(view)
@@ -339,6 +365,28 @@ def chat_state() -> str:
     return value
 
 
+def combined(*variants: Variant) -> Variant:
+    """One variant of several (a page that shows the chat's state and the open incidents)."""
+
+    def state() -> str:
+        return "||".join(variant() for variant in variants)
+
+    return state
+
+
+def incidents_state() -> str:
+    """Which known incidents are open now (tickets.incidents): for a page showing them all."""
+    from tickets.incidents import all_pages_state
+
+    return all_pages_state()
+
+
+def status_page_state() -> str:
+    from tickets.incidents import status_page_state as state
+
+    return state()
+
+
 def hotline_state() -> str:
     """Whether the hotline answers now, and when it opens next (the emergency page)."""
     from tickets.availability import chat_is_open, next_opening
@@ -391,7 +439,7 @@ def personalise_search(content: str, request: HttpRequest, *, token: str) -> str
     """A shared render with this visitor's token, and CSRF token and nonce where it has them
     (a live-results fragment has neither: no CSRF cookie is set for it)."""
     if CSRF_PLACEHOLDER in content:
-        content = content.replace(CSRF_PLACEHOLDER, get_token(request))
+        content = content.replace(CSRF_PLACEHOLDER, csrf_tokens.get_token(request))
     if NONCE_PLACEHOLDER in content:
         content = content.replace(NONCE_PLACEHOLDER, str(request.csp_nonce))  # type: ignore[attr-defined]
     return content.replace(quote(TOKEN_PLACEHOLDER, safe="/"), quote(token, safe="/")).replace(

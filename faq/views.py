@@ -1,3 +1,4 @@
+import functools
 import hashlib
 import re
 import secrets
@@ -5,9 +6,9 @@ import time
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.core import signing
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -30,6 +31,7 @@ from faq.models import (
 )
 from faq.pagecache import CachedPage
 from faq.search import find, is_too_short, normalize_query
+from wallet_support import csrf_tokens
 from wallet_support.clients import client_ip
 from wallet_support.htmx import HtmxHttpRequest, wants_partial
 
@@ -58,7 +60,7 @@ POPULAR_SEARCHES = {
 
 
 @require_safe
-@pagecache.cached_page(variant=pagecache.chat_state)
+@pagecache.cached_page(variant=pagecache.combined(pagecache.chat_state, pagecache.incidents_state))
 def home(request: HtmxHttpRequest) -> HttpResponse:
     language = current_language()
     context = {
@@ -89,7 +91,11 @@ def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         page = _render_article_page(request, language, slug)
         # From now on the middleware answers the plain requests for it, before routing.
         pagecache.page_register(
-            request, page, serve_if=_without_last_search, finish=_give_visitor_id
+            request,
+            page,
+            serve_if=_without_last_search,
+            finish=_give_visitor_id,
+            variant=page.variant_now,
         )
     not_modified = get_conditional_response(
         request, etag=page.etag, last_modified=page.last_modified
@@ -98,7 +104,7 @@ def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return not_modified
     # The cached page is the same for everyone but for the visitor's CSRF token and nonce.
     content = pagecache.personalise(
-        page.content, csrf_token=get_token(request), nonce=str(request.csp_nonce)
+        page.content, csrf_token=csrf_tokens.get_token(request), nonce=str(request.csp_nonce)
     )
     response = HttpResponse(content)
     if last_search := request.COOKIES.get(LAST_SEARCH_COOKIE):
@@ -128,11 +134,17 @@ def _give_visitor_id(request: HttpRequest, response: HttpResponse) -> None:
         _set_visitor_cookie(response, secrets.token_urlsafe(24))
 
 
+@functools.cache
+def _visitor_signer(secret_key: str) -> signing.Signer:
+    # What set_signed_cookie builds on every call (request.get_signed_cookie reads it back):
+    # kept, as the article's cached answer sets this cookie for every new visitor.
+    return signing.get_cookie_signer(salt=VISITOR_COOKIE + VISITOR_SALT)
+
+
 def _set_visitor_cookie(response: HttpResponse, visitor_id: str) -> None:
-    response.set_signed_cookie(
+    response.set_cookie(
         VISITOR_COOKIE,
-        visitor_id,
-        salt=VISITOR_SALT,
+        _visitor_signer(settings.SECRET_KEY).sign(visitor_id),
         max_age=60 * 60 * 24 * 365,
         httponly=True,
         samesite="Lax",
@@ -149,22 +161,28 @@ def _render_article_page(request: HtmxHttpRequest, language: str, slug: str) -> 
     if article is None:
         raise Http404
     translation = next((a for a in versions if a.language != language), None)
-    related = list(
-        Article.objects.published()
-        .in_language(language)
-        .in_category(article.category)
-        .exclude(pk=article.pk)
-        .only("slug", "title", "language", "updated_at")[:RELATED_ARTICLES]
-    )
+    related = Article.objects.related_to(article, RELATED_ARTICLES)
 
-    # The page shows the article, its category, its translation's address and the related
-    # titles: it is unchanged while none of them is.
+    # The banners of the known incidents open now on the article's topic (tickets.incidents):
+    # the copy is served only while the same ones are open.
+    from tickets.incidents import category_state, last_change, open_incidents_of_category
+
+    incidents_now = category_state(article.category.slug)
+    state = incidents_now()
+    incidents = open_incidents_of_category(article.category.slug)
+
+    # The page shows the article, its category, its translation's address, the related
+    # titles and the incidents: it is unchanged while none of them is.
     shown = [article, article.category, translation, *related]
-    last_modified = max(item.updated_at for item in shown if item is not None)
+    last_modified = max(
+        [item.updated_at for item in shown if item is not None]
+        + [moment for moment in [last_change(incidents)] if moment is not None]
+    )
     fingerprint = "|".join(
         f"{item.pk}:{item.updated_at.timestamp()}" for item in shown if item is not None
     )
-    etag = f'W/"{hashlib.sha256(f"{language}|{fingerprint}".encode()).hexdigest()[:32]}"'
+    etag_source = f"{language}|{fingerprint}|{state}"
+    etag = f'W/"{hashlib.sha256(etag_source.encode()).hexdigest()[:32]}"'
     context = {
         "article": article,
         "translation": translation,
@@ -172,6 +190,7 @@ def _render_article_page(request: HtmxHttpRequest, language: str, slug: str) -> 
         "page_languages": [version.language for version in versions],
         "feedback": None,
         "feedback_form": FeedbackForm(),
+        "incidents": incidents,
         "csrf_token": pagecache.CSRF_PLACEHOLDER,
         "csp_nonce": pagecache.NONCE_PLACEHOLDER,
     }
@@ -180,6 +199,8 @@ def _render_article_page(request: HtmxHttpRequest, language: str, slug: str) -> 
         content=render_to_string("faq/article_detail.html", context, request),
         etag=etag,
         last_modified=int(last_modified.timestamp()),
+        variant=state,
+        variant_now=incidents_now,
     )
     pagecache.put(language, slug, page)
     return page
@@ -280,6 +301,7 @@ def search_results(request: HtmxHttpRequest) -> HttpResponse:
     # Log what the customer searched for, not each pause in their typing: live searches only
     # from two characters on, and a query that extends or trims the previous one (typing on,
     # or Enter on what was typed) updates that search's row (faq.services.search_log_record).
+    # The log is written in batches by the worker (faq.searchlog), not by this request.
     # A history restore (Back to a live-search address) shows a search again, it is not one.
     repeat = bool(request.htmx) and request.htmx.history_restore_request
     logged = bool(query) and not repeat and not (partial and len(query) < LIVE_SEARCH_MIN_LENGTH)

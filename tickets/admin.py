@@ -1094,4 +1094,5 @@ class DeflectionAdmin(admin.ModelAdmin[Deflection]):
         return False
 
 
-from tickets import protection_admin  # noqa: E402, F401  (registers the registry's admin)
+# Register the admins of the registry (official channels) and of the known incidents.
+from tickets import incident_admin, protection_admin  # noqa: E402, F401

@@ -25,6 +25,23 @@ class TicketsConfig(AppConfig):
         # delete attachments without tickets/services.py.
         post_delete.connect(attachment_deleted, sender="tickets.Attachment", dispatch_uid="files")
 
+        from django.db.models.signals import post_save
+
+        # Incidents show on cached pages (tickets/incidents.py): every worker must drop its
+        # copies, at once and again on commit (as faq's content does, faq/apps.py). A signal,
+        # so that the admin's delete and a test's factory count too.
+        for signal in (post_save, post_delete):
+            signal.connect(_incident_changed, sender="tickets.Incident", dispatch_uid="incidents")
+
+
+def _incident_changed(**kwargs: Any) -> None:
+    from django.db import transaction
+
+    from faq import pagecache
+
+    pagecache.bump_version()
+    transaction.on_commit(pagecache.bump_version)
+
 
 def _sync_support_groups(sender: AppConfig, apps: Any = None, **kwargs: Any) -> None:
     # After every migrate: permissions of models added since the data migration are granted.

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django.views.decorators.vary import vary_on_headers
 
 from faq.models import current_language
-from faq.pagecache import cached_page, chat_state
+from faq.pagecache import cached_page, chat_state, combined, incidents_state
 from tickets.access import DRAFT_SESSION_KEY, chat_for_customer, grant_access
 from tickets.availability import ChatAvailability, chat_status
 from tickets.forms import ChatMessageForm, ChatStartForm
@@ -25,7 +25,7 @@ from wallet_support.htmx import HtmxHttpRequest, wants_partial
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@cached_page(variant=chat_state)
+@cached_page(variant=combined(chat_state, incidents_state))
 def chat_start_view(request: HtmxHttpRequest) -> HttpResponse:
     form = ChatStartForm(request.POST or None)
     status = chat_status()

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from tickets.incident_models import IncidentSubscription
 from tickets.macros import starts_with_greeting
 from tickets.models import Message, Ticket
 
@@ -181,5 +182,41 @@ def build_references_email(
         text = render_to_string("tickets/email/references.txt", context)
         html = render_to_string("tickets/email/references.html", context)
     email = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text, to=[address])
+    email.attach_alternative(html, "text/html")
+    return email
+
+
+def build_incident_fixed_email(
+    subscription: IncidentSubscription, *, key: str
+) -> EmailMultiAlternatives:
+    """ "It's fixed", to a customer who asked on the banner (tickets/incident_services.py)."""
+    from tickets.channels import email_code_for
+
+    incident = subscription.incident
+    code = email_code_for(
+        key=key,
+        reference=incident.reference,
+        address=subscription.email,
+        template="incident_fixed",
+    )
+    with translation.override(subscription.language):
+        english = subscription.language.startswith("en")
+        context = {
+            "incident": incident,
+            "title": (incident.title_en if english else incident.title_zh_hans)
+            or incident.title_zh_hans
+            or incident.title_en,
+            "status_url": settings.SITE_URL + reverse("incidents:status"),
+            "ticket_url": settings.SITE_URL + reverse("tickets:new"),
+            "verify_url": settings.SITE_URL + reverse("protection:verify"),
+            "authenticity_code": code,
+            "language": subscription.language,
+        }
+        subject = render_to_string("tickets/email/incident_fixed_subject.txt", context)
+        text = render_to_string("tickets/email/incident_fixed.txt", context)
+        html = render_to_string("tickets/email/incident_fixed.html", context)
+    email = EmailMultiAlternatives(
+        subject=" ".join(subject.split()), body=text, to=[subscription.email]
+    )
     email.attach_alternative(html, "text/html")
     return email

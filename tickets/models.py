@@ -302,6 +302,16 @@ class Ticket(models.Model):
         related_name="merged_tickets",
         verbose_name=_("merged into"),
     )
+    # Filed while a known incident on its topic was open (services.ticket_submit): staff
+    # answer them all at once when it is resolved (tickets/incident_services.py).
+    incident = models.ForeignKey(
+        "tickets.Incident",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        verbose_name=_("incident"),
+    )
 
     objects = TicketQuerySet.as_manager()
 
@@ -741,6 +751,11 @@ class Macro(models.Model):
         return own or self.body_zh_hans or self.body_en
 
 
+from tickets.incident_models import (  # noqa: E402, F401
+    Incident,
+    IncidentStatus,
+    IncidentSubscription,
+)
 from tickets.protection_models import (  # noqa: E402, F401
     ChannelKind,
     EmailCode,

@@ -91,6 +91,10 @@ CHAT_PER_EMAIL = Limit("chat-email", "TICKETS_RATE_PER_EMAIL", on_outage="allow"
 TRACKING_PER_IP = Limit("track-ip", "TICKETS_RATE_TRACKING", on_outage="refuse")
 # "E-mail me my references": one address cannot be flooded with reminders from many places.
 REMINDER_PER_EMAIL = Limit("remind-email", "TICKETS_RATE_PER_EMAIL", on_outage="refuse")
+# "Tell me when it's fixed" on an incident (tickets/incident_views.py): one visitor cannot sign
+# up a list of other people's addresses.
+INCIDENT_PER_IP = Limit("incident-ip", "TICKETS_RATE_PER_IP", on_outage="allow")
+INCIDENT_PER_EMAIL = Limit("incident-email", "TICKETS_RATE_PER_EMAIL", on_outage="allow")
 
 
 def take_all(*hits: tuple[Limit, str]) -> bool:

@@ -23,6 +23,8 @@ AGENT_PERMISSIONS = [
     # Personal macros: the admin lets an agent change only her own (tickets/admin.py).
     *[("tickets", f"{action}_macro") for action in ("view", "add", "change", "delete")],
     ("tickets", "view_tag"),
+    # Known incidents: agents see them (and the tickets linked to each); leads post them.
+    ("tickets", "view_incident"),
     ("faq", "view_category"),
     ("faq", "view_article"),
     ("faq", "view_securitynotice"),
@@ -47,6 +49,8 @@ LEAD_PERMISSIONS = [
         for action in ("add", "change", "delete")
     ],
     ("faq", "view_articlefeedback"),
+    ("tickets", "add_incident"),
+    ("tickets", "change_incident"),
     # "Is this really OK Wallet?": the registry of our channels, and reported impostors.
     ("tickets", "add_officialchannel"),
     ("tickets", "change_officialchannel"),

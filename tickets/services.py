@@ -25,6 +25,8 @@ from django.utils.translation import gettext_noop
 
 from tickets import retention
 from tickets.files import delete_file_on_commit, deleted_on_rollback, store_file
+from tickets.incident_models import Incident
+from tickets.incidents import open_incident_for_topic
 from tickets.masking import mask_secrets
 from tickets.models import (
     FINISHED,
@@ -230,10 +232,11 @@ def ticket_create(
     channel: str = Channel.WEB,
     priority: str = "",
     alert_security: bool = False,
+    incident: Incident | None = None,
 ) -> Ticket:
     """`priority` overrides the one the text would get; `alert_security` e-mails the security
-    staff at once (the emergency lane). A ticket without an e-mail address (a scam report may
-    be anonymous) gets no confirmation."""
+    staff at once (the emergency lane); `incident` is the known incident it was filed during.
+    A ticket without an e-mail address (a scam report may be anonymous) gets no confirmation."""
     if len(attachments) > MAX_ATTACHMENTS:
         raise ValidationError(too_many_files_message())
     masked_subject = mask_secrets(subject)
@@ -251,6 +254,7 @@ def ticket_create(
         transaction_amount=transaction_amount if topic in MONEY_TOPICS else None,
         transaction_date=transaction_date if topic in MONEY_TOPICS else None,
         language=language,
+        incident=incident,
         masked_secrets=sorted(set(masked_subject.found) | set(masked_description.found)),
         priority=priority
         or initial_priority(
@@ -276,6 +280,8 @@ def ticket_create(
                 ticket.reference = new_reference()
         _store_attachments(ticket, None, attachments)
         _record(ticket, "status", "", ticket.status, label="customer")
+        if incident is not None:
+            _record(ticket, "incident", "", incident.reference, label="system")
         if channel != Channel.CHAT and ticket.email:
             # A chat's customer is in the chat, not waiting 24 hours: the transcript comes at
             # the end instead.
@@ -313,7 +319,12 @@ def ticket_submit(
             earlier.refresh_from_db()
             return Submission(earlier, joined=True)
     ticket = ticket_create(
-        email=email, topic=topic, transaction_reference=transaction_reference, **fields
+        email=email,
+        topic=topic,
+        transaction_reference=transaction_reference,
+        # Filed while a known incident on its topic is open: staff answer those together.
+        incident=open_incident_for_topic(topic),
+        **fields,
     )
     return Submission(ticket, joined=False)
 

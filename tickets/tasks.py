@@ -11,7 +11,8 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 from django_tasks import task
 
-from tickets.emails import build_email, build_references_email
+from tickets.emails import build_email, build_incident_fixed_email, build_references_email
+from tickets.incident_models import IncidentSubscription
 from tickets.models import SentEmail, Ticket
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,31 @@ def send_references_email(address: str, language: str, key: str, attempt: int = 
             address, language, key, attempt + 1
         )
         logger.warning("References e-mail failed (attempt %d), retrying: %s", attempt, error)
+        return f"retry queued after attempt {attempt}"
+    _mark_sent(key)
+    return "sent"
+
+
+@task()
+def send_incident_email(subscription_id: int, key: str, attempt: int = 1) -> str:
+    """ "It's fixed" to one customer who asked (tickets.incident_services): once, by its key."""
+    if SentEmail.objects.filter(key=key).exists():
+        return "already sent"
+    subscription = (
+        IncidentSubscription.objects.select_related("incident").filter(pk=subscription_id).first()
+    )
+    if subscription is None:
+        return "subscription deleted"
+    message = build_incident_fixed_email(subscription, key=key)
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as error:
+        if attempt >= MAX_ATTEMPTS:
+            raise
+        send_incident_email.using(run_after=timezone.now() + retry_delay(attempt)).enqueue(
+            subscription_id, key, attempt + 1
+        )
+        logger.warning("Incident e-mail failed (attempt %d), retrying: %s", attempt, error)
         return f"retry queued after attempt {attempt}"
     _mark_sent(key)
     return "sent"

@@ -29,7 +29,7 @@ from tickets.forms import (
     customer_topic_label,
 )
 from tickets.masking import mask_secrets
-from tickets.models import Attachment, Kind, Ticket, topic_for_category
+from tickets.models import Attachment, Kind, Ticket, Topic, topic_for_category
 from tickets.quotas import QuotaExceeded, check_follow_up
 from tickets.ratelimit import (
     REMINDER_PER_EMAIL,
@@ -102,6 +102,9 @@ def _ticket_form(request: HtmxHttpRequest, *, skipped: SkipUploads | None) -> Ht
             initial.setdefault("reason", "closed")
         if (kind := request.GET.get("kind")) in Kind.values:
             initial.setdefault("kind", kind)
+        # A link that names the topic (the status page's banners): chosen, and its banner shown.
+        if (topic := request.GET.get("topic")) in Topic.values:
+            initial.setdefault("topic", topic)
     chat_reason = initial.pop("reason", "")
     form = TicketForm(request.POST or None, request.FILES or None, initial=initial)
     refused = skipped is not None

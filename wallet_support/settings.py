@@ -74,15 +74,18 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # django-csp's, with the header built once per worker (wallet_support/csp_middleware.py).
+    "wallet_support.csp_middleware.CSPMiddleware",
+    # Answers cached public pages before URL routing (faq.pagecache): after what such a page
+    # needs (session, language, CSRF, headers, nonce), before what it does not (the user,
+    # messages, htmx details, login lockouts).
+    "wallet_support.middleware.PageCacheMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "wallet_support.middleware.RequestChecksMiddleware",
     "axes.middleware.AxesMiddleware",
-    # Last: answers cached public pages before URL routing (faq.pagecache).
-    "wallet_support.middleware.PageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "wallet_support.urls"
@@ -104,6 +107,8 @@ TEMPLATES = [
                 "django.templatetags.i18n",
                 "django.templatetags.static",
                 "template_partials.templatetags.partials",
+                # Django's {% url %}, remembering what it built (wallet_support/template_urls.py).
+                "wallet_support.template_urls",
             ],
         },
     },
@@ -168,6 +173,9 @@ TRUSTED_PROXIES = [
 # notices an edit made through another worker within this many seconds.
 FAQ_PAGE_CACHE = env_bool("FAQ_PAGE_CACHE", True)
 FAQ_PAGE_CACHE_CHECK_SECONDS = float(os.environ.get("FAQ_PAGE_CACHE_CHECK_SECONDS", "2"))
+# Searches are logged in batches, written this often by each worker (faq/searchlog.py): a
+# killed worker loses at most this many seconds of the search log. 0: each search at once.
+FAQ_SEARCH_LOG_FLUSH_SECONDS = float(os.environ.get("FAQ_SEARCH_LOG_FLUSH_SECONDS", "5"))
 
 # --- Background tasks ---------------------------------------------------------------------
 # E-mails leave through a durable queue in the database, after the transaction commits, so a
@@ -216,6 +224,8 @@ TICKETS_ATTACHMENT_RETENTION_DAYS = int(os.environ.get("TICKETS_ATTACHMENT_RETEN
 # The complaint register's clocks (tickets/register.py): set them to what the regulator requires.
 TICKETS_COMPLAINT_ACK_WORKING_DAYS = int(os.environ.get("TICKETS_COMPLAINT_ACK_WORKING_DAYS", "1"))
 TICKETS_COMPLAINT_FINAL_DAYS = int(os.environ.get("TICKETS_COMPLAINT_FINAL_DAYS", "15"))
+# Known incidents (tickets/incidents.py): how long a finished one stays on the status page.
+TICKETS_INCIDENT_RECENT_DAYS = int(os.environ.get("TICKETS_INCIDENT_RECENT_DAYS", "14"))
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

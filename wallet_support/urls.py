@@ -19,6 +19,7 @@ urlpatterns += i18n_patterns(
     path("", include("faq.urls")),
     path("tickets/", include("tickets.urls")),
     path("", include("tickets.protection_urls")),
+    path("", include("tickets.incident_urls")),
     prefix_default_language=True,
 )
 

@@ -28,6 +28,7 @@ PAGES = [
     (("tickets:chat-start",), 0),
     (("protection:verify",), 0),
     (("protection:emergency",), 0),
+    (("incidents:status",), 0),
 ]
 PAGE_IDS = [page[0] for page, _queries in PAGES]
 
