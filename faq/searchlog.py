@@ -21,10 +21,18 @@ import atexit
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connections
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connections,
+    transaction,
+)
 
 from faq.models import SearchQuery
 
@@ -104,7 +112,9 @@ def flush() -> int:
         return 0
     try:
         search_log_write(batch)
-    except DatabaseError:
+    except (OperationalError, InterfaceError):
+        # The database is away (down, restarting, a lock timeout): keep it all for the next
+        # try.
         logger.warning("search log: writing %d searches failed", len(batch), exc_info=True)
         if settings.FAQ_SEARCH_LOG_FLUSH_SECONDS <= 0:
             return 0  # written at once or not at all, as a request's own write would be
@@ -112,7 +122,25 @@ def flush() -> int:
             for entry in batch:
                 _merge(entry)
         return 0
+    except DatabaseError:
+        # One entry the database refuses (a value too long...) must not hold back the
+        # others for ever: write them one by one and drop only what is refused.
+        logger.warning("search log: a batch of %d was refused", len(batch), exc_info=True)
+        return _write_one_by_one(batch, search_log_write)
     return len(batch)
+
+
+def _write_one_by_one(batch: list[Pending], write: Callable[[list[Pending]], None]) -> int:
+    written = 0
+    for entry in batch:
+        try:
+            with transaction.atomic():
+                write([entry])
+        except DatabaseError:
+            logger.warning("search log: dropped search %s", entry.search.key, exc_info=True)
+        else:
+            written += 1
+    return written
 
 
 def clear() -> None:
@@ -136,7 +164,9 @@ def _ensure_flusher() -> None:
             return
         thread = threading.Thread(target=_run, name="search-log-flusher", daemon=True)
         _flusher.update(thread=thread, pid=os.getpid())
-    thread.start()
+        # Started under the lock: another request thread must see it alive, not start a
+        # second one.
+        thread.start()
 
 
 def stop_flusher() -> None:
@@ -164,6 +194,13 @@ def _run() -> None:
         connections.close_all()  # this thread's connections only (they are per thread)
 
 
+def _write_at_exit() -> None:
+    # The thread may be in the middle of a batch it took off the queue: let it finish (the
+    # interpreter would freeze a daemon thread mid-write), then write what is left.
+    stop_flusher()
+    flush()
+
+
 # A worker stopped normally writes what it holds (gunicorn's sync worker exits through
 # sys.exit, so atexit runs; a SIGKILL skips it: see the module's docstring).
-atexit.register(flush)
+atexit.register(_write_at_exit)

@@ -114,6 +114,8 @@ def search_log_record(
 def search_log_mark_opened(*, token: str, slug: str) -> bool:
     """Remember the first result the customer opened from the search behind ``token`` (with
     the next batch, like the search itself: its row may not be written yet)."""
+    if len(slug) > SearchQuery._meta.get_field("opened_slug").max_length:  # type: ignore[operator]
+        return False  # no article has such a slug; PostgreSQL would refuse the whole batch
     previous = SearchQuery.read_token(token, max_age=SearchQuery.OPEN_WINDOW)
     if previous is None:
         return False
@@ -174,9 +176,10 @@ def _search_log_merge_one(entry: searchlog.Pending) -> None:
 
 
 def _search_log_merge(batch: list[searchlog.Pending]) -> None:
-    written = {
-        row.key: row for row in SearchQuery.objects.filter(key__in=[e.search.key for e in batch])
-    }
+    # Locked (in key order, so two workers never deadlock): another worker merging the same
+    # search at once would otherwise write its stale copy of the other fields over ours.
+    rows = SearchQuery.objects.filter(key__in=[e.search.key for e in batch]).order_by("key")
+    written = {row.key: row for row in rows.select_for_update()}
     missing, changed = [], []
     for entry in batch:
         search, row = entry.search, written.get(entry.search.key)

@@ -44,8 +44,11 @@ class RememberingURLNode(defaulttags.URLNode):
         if not (_plain(view_name) and all(map(_plain, args)) and all(map(_plain, kwargs.values()))):
             return super().render(context)
         request = getattr(context, "request", None)
-        current_app = getattr(request, "current_app", None)
-        if current_app is None:
+        # As Django's own tag: request.current_app whenever it is set, even to None.
+        current_app: str | None
+        if request is not None and hasattr(request, "current_app"):
+            current_app = request.current_app
+        else:
             current_app = getattr(getattr(request, "resolver_match", None), "namespace", None)
         key = (
             view_name,

@@ -21,12 +21,20 @@ class PerLanguageNode(template.Node):
         self.nodelist = nodelist
 
     def render(self, context: template.Context) -> SafeString:
+        def render_without_visitor() -> str:
+            # Kept for every later page: no visitor's CSP nonce (django-htmx writes one on its
+            # script tag) or CSRF token may be baked in. The nonce is kept as a placeholder
+            # and each page writes its own in below.
+            with context.push(csp_nonce=pagecache.NONCE_PLACEHOLDER, csrf_token="NOTPROVIDED"):
+                return self.nodelist.render(context)
+
         html = pagecache.fragment(
-            self.name,
-            get_language() or "",
-            get_script_prefix(),
-            lambda: self.nodelist.render(context),
+            self.name, get_language() or "", get_script_prefix(), render_without_visitor
         )
+        if pagecache.NONCE_PLACEHOLDER in html:
+            # This page's nonce; a page being kept in the page cache has the placeholder
+            # itself, written in per response (pagecache.personalise).
+            html = html.replace(pagecache.NONCE_PLACEHOLDER, str(context.get("csp_nonce", "")))
         return mark_safe(html)  # the nodelist's own output, escaped as it was rendered
 
 

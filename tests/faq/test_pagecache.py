@@ -57,3 +57,17 @@ def test_a_related_articles_new_title_is_served_at_once(client, article_pair):
     related.title = "提现要手续费吗"
     related.save()
     assert "提现要手续费吗" in client.get(zh_article.get_absolute_url()).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_head_kept_per_worker_carries_no_visitors_nonce(category):
+    # The head's scripts are rendered once per worker and language: the first visitor's
+    # nonce (or the cache's placeholder) must not be handed to every later page.
+    pagecache.clear()
+    first = Client().get("/zh-hans/")
+    later = Client().get("/zh-hans/no-such-page/")
+    assert later.status_code == 404
+    assert str(first.wsgi_request.csp_nonce) not in later.content.decode()  # type: ignore[attr-defined]
+    assert pagecache.NONCE_PLACEHOLDER not in later.content.decode()
+    own = find(r"'nonce-([^']+)'", later["Content-Security-Policy"]).group(1)
+    assert f'nonce="{own}"' in later.content.decode()  # its own, on the htmx script

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DataError, OperationalError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -196,13 +196,43 @@ def test_a_failed_write_is_tried_again_with_the_next_batch(withdrawal, batched, 
     assert response.status_code == 200
 
     def disk_full(batch):
-        raise DatabaseError("database or disk is full")
+        raise OperationalError("database or disk is full")
 
     monkeypatch.setattr(services, "search_log_write", disk_full)
     assert searchlog.flush() == 0
     monkeypatch.undo()
     assert searchlog.flush() == 1
     assert SearchQuery.objects.get().query == "提现"
+
+
+@pytest.mark.django_db
+def test_a_search_the_database_refuses_does_not_hold_back_the_others(
+    withdrawal, batched, monkeypatch
+):
+    Client().get(zh("faq:search"), {"q": "提现"})
+    Client().get(zh("faq:search"), {"q": "到账"})
+    refused = next(key for key, entry in searchlog._pending.items() if entry.search.query == "到账")
+    write = services.search_log_write
+
+    def refuse_one(batch):
+        if any(entry.search.key == refused for entry in batch):
+            raise DataError("value too long for type character varying(100)")
+        write(batch)
+
+    monkeypatch.setattr(services, "search_log_write", refuse_one)
+    assert searchlog.flush() == 1
+    assert not searchlog._pending  # dropped, not tried again for ever
+    assert list(SearchQuery.objects.values_list("query", flat=True)) == ["提现"]
+
+
+@pytest.mark.django_db
+def test_an_opened_slug_no_article_can_have_is_not_logged(client, withdrawal, batched):
+    page = client.get(zh("faq:search"), {"q": "提现"})
+    searchlog.flush()
+    link = result_link(page).replace("withdrawal-time", "a" * 101)
+    assert client.get(link).status_code in {302, 404}
+    assert searchlog.flush() == 0
+    assert SearchQuery.objects.get().opened_slug == ""
 
 
 @pytest.mark.django_db
