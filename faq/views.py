@@ -165,11 +165,15 @@ def _render_article_page(request: HtmxHttpRequest, language: str, slug: str) -> 
 
     # The banners of the known incidents open now on the article's topic (tickets.incidents):
     # the copy is served only while the same ones are open.
-    from tickets.incidents import category_state, last_change, open_incidents_of_category
+    from tickets.incidents import (
+        category_state,
+        last_change,
+        open_incidents_of_category,
+        state_of,
+    )
 
-    incidents_now = category_state(article.category.slug)
-    state = incidents_now()
     incidents = open_incidents_of_category(article.category.slug)
+    state = state_of(incidents)  # of the banners shown, not of a second look at the clock
 
     # The page shows the article, its category, its translation's address, the related
     # titles and the incidents: it is unchanged while none of them is.
@@ -200,7 +204,7 @@ def _render_article_page(request: HtmxHttpRequest, language: str, slug: str) -> 
         etag=etag,
         last_modified=int(last_modified.timestamp()),
         variant=state,
-        variant_now=incidents_now,
+        variant_now=category_state(article.category.slug),
     )
     pagecache.put(language, slug, page)
     return page

@@ -26,14 +26,18 @@ def make_ticket_token(ticket: Ticket) -> str:
     return signing.dumps({"r": ticket.reference}, salt=LINK_SALT)
 
 
-def read_ticket_token(token: str) -> str | None:
-    """The reference in a signed link, or None if the link is forged or too old."""
+def _read_reference(token: str, salt: str) -> str | None:
     max_age = settings.TICKETS_LINK_MAX_AGE_DAYS * 24 * 3600
     try:
-        reference = signing.loads(token, salt=LINK_SALT, max_age=max_age)["r"]
+        reference = signing.loads(token, salt=salt, max_age=max_age)["r"]
     except (signing.BadSignature, KeyError, TypeError):
         return None
     return reference if isinstance(reference, str) else None
+
+
+def read_ticket_token(token: str) -> str | None:
+    """The reference in a signed link, or None if the link is forged or too old."""
+    return _read_reference(token, LINK_SALT)
 
 
 def make_rating_token(ticket: Ticket) -> str:
@@ -42,12 +46,7 @@ def make_rating_token(ticket: Ticket) -> str:
 
 def read_rating_token(token: str) -> str | None:
     """The reference in a rating link, or None if it is forged or too old."""
-    max_age = settings.TICKETS_LINK_MAX_AGE_DAYS * 24 * 3600
-    try:
-        reference = signing.loads(token, salt=RATING_SALT, max_age=max_age)["r"]
-    except (signing.BadSignature, KeyError, TypeError):
-        return None
-    return reference if isinstance(reference, str) else None
+    return _read_reference(token, RATING_SALT)
 
 
 def rating_links(ticket: Ticket) -> list[tuple[int, str]]:

@@ -539,3 +539,14 @@ class ReferenceReminderForm(forms.Form):
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+
+
+class IncidentSubscribeForm(HoneypotForm):
+    email = forms.EmailField(
+        label=_("Your e-mail"),
+        max_length=254,
+        error_messages={
+            "required": _("Enter your email so we can tell you."),
+            "invalid": _("Enter a valid email address, e.g. name@example.com."),
+        },
+    )

@@ -3,7 +3,6 @@ topic changes, and "Tell me when it's fixed" (tickets/incident_services.py)."""
 
 from __future__ import annotations
 
-from django import forms
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -12,13 +11,12 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from faq.models import current_language
 from faq.pagecache import cached_page, status_page_state
-from tickets.forms import HoneypotForm
+from tickets.forms import IncidentSubscribeForm
 from tickets.incident_models import Incident
 from tickets.incident_services import IncidentFixedError, incident_subscribe
 from tickets.incidents import IncidentView, open_incidents, status_board
@@ -28,17 +26,6 @@ from wallet_support.clients import client_ip
 from wallet_support.htmx import HtmxHttpRequest, wants_partial
 
 BANNER = "includes/incident_banner.html"
-
-
-class IncidentSubscribeForm(HoneypotForm):
-    email = forms.EmailField(
-        label=gettext_lazy("Your e-mail"),
-        max_length=254,
-        error_messages={
-            "required": gettext_lazy("Enter your email so we can tell you."),
-            "invalid": gettext_lazy("Enter a valid email address, e.g. name@example.com."),
-        },
-    )
 
 
 @require_safe

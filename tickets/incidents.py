@@ -215,7 +215,7 @@ def status_board() -> StatusBoard:
 # --- Page variants (faq.pagecache): which incidents a cached copy was rendered with --------
 
 
-def _state(incidents: Iterable[IncidentView]) -> str:
+def state_of(incidents: Iterable[IncidentView]) -> str:
     # Each one's last edit too: the article's ETag is built from this state, and a browser
     # holding the page from before a new status or message must not be answered 304.
     return "incidents:" + ",".join(
@@ -225,13 +225,13 @@ def _state(incidents: Iterable[IncidentView]) -> str:
 
 def all_pages_state() -> str:
     """Home page, chat start: every open incident."""
-    return _state(open_incidents())
+    return state_of(open_incidents())
 
 
 def status_page_state() -> str:
     """The status page: which are open, planned and recent now."""
     board = status_board()
-    return "|".join(_state(part) for part in (board.current, board.planned, board.recent))
+    return "|".join(state_of(part) for part in (board.current, board.planned, board.recent))
 
 
 def category_state(category_slug: str) -> Callable[[], str]:
@@ -239,7 +239,7 @@ def category_state(category_slug: str) -> Callable[[], str]:
     topics = topics_of_category(category_slug)
 
     def state() -> str:
-        return _state(open_incidents(topics))
+        return state_of(open_incidents(topics))
 
     return state
 
